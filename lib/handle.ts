@@ -1,0 +1,78 @@
+// Socket handle access: from a net.Socket or tls.TLSSocket to the libuv TCP
+// handle underneath, and from that handle to what the native layer needs to
+// name the OS socket. Nothing here is cached: the descriptor is read from the
+// live handle at each call, because descriptors are reused once closed.
+import type { Socket } from 'node:net';
+
+import { notTcp, socketClosed } from './errors';
+
+interface AddressOut {
+  address?: string;
+  port?: number;
+}
+
+/** The parts of Node's internal handles used here (tcp_wrap, tls_wrap). */
+interface InternalHandle {
+  readonly fd?: number;
+  /** TLSWrap: the stream it wraps (a TCP handle, or JSStream over a JS stream). */
+  readonly _parent?: InternalHandle;
+  getsockname?(out: AddressOut): number;
+  getpeername?(out: AddressOut): number;
+}
+
+interface InternalSocket {
+  _handle: InternalHandle | null;
+  connecting: boolean;
+  destroyed: boolean;
+}
+
+/** The OS socket of a connection, as the native layer takes it. */
+export interface Target {
+  /** The descriptor, or -1 where libuv does not expose it (Windows). */
+  fd: number;
+  /** Present only where fd is -1: the connection's addresses. */
+  local?: AddressOut;
+  remote?: AddressOut;
+}
+
+const HANDLE_KINDS: Readonly<Record<string, string>> = {
+  Pipe: 'Unix domain socket or named pipe',
+  JSStream: 'TLS socket over a JavaScript stream',
+  TTY: 'TTY',
+};
+
+function kindOf(handle: InternalHandle): string {
+  return handle.constructor.name;
+}
+
+/**
+ * Whether the socket has no connected handle yet and will get one on
+ * 'connect' (still connecting, or created and not yet connected).
+ */
+export function isPending(socket: Socket): boolean {
+  const s = socket as unknown as InternalSocket;
+  return !s.destroyed && (s.connecting || s._handle === null);
+}
+
+/**
+ * The connected TCP socket's target for the native layer. Throws
+ * ERR_SOCKET_CLOSED for a destroyed or closed socket and
+ * ERR_KEEPALIVE_NOT_TCP for anything that is not TCP.
+ */
+export function targetOf(socket: Socket): Target {
+  const s = socket as unknown as InternalSocket;
+  let handle = s._handle;
+  if (s.destroyed || handle === null) throw socketClosed();
+  if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
+  const kind = kindOf(handle);
+  if (kind !== 'TCP') throw notTcp(HANDLE_KINDS[kind] ?? `${kind} handle`);
+  const fd = handle.fd ?? -1;
+  if (fd >= 0) return { fd };
+  if (process.platform !== 'win32') throw socketClosed();
+  // Windows: libuv keeps the SOCKET to itself; the native layer finds the
+  // handle by the connection's addresses.
+  const local: AddressOut = {};
+  const remote: AddressOut = {};
+  if (handle.getsockname?.(local) !== 0 || handle.getpeername?.(remote) !== 0) throw socketClosed();
+  return { fd, local, remote };
+}

@@ -1,0 +1,190 @@
+// setKeepalive / getKeepalive: validated options in, one native call, the
+// state read back from the kernel out.
+import type { Socket } from 'node:net';
+
+import { binding, Field, FIELD_COUNT, KEEP, Out } from './binding';
+import { computeDetectAfter } from './detect';
+import { systemError, notConnected, outOfRange } from './errors';
+import { isPending, targetOf, type Target } from './handle';
+import { supported, SETTING_FIELDS } from './supported';
+import { validateOptions, validateSocket, type KeepaliveOptions, type ValidOptions } from './validate';
+
+/** A socket's keepalive settings as the OS holds them. Durations in seconds. */
+export interface KeepaliveState {
+  enabled: boolean;
+  /** Seconds of silence before the first probe. */
+  idle: number;
+  /** Seconds between unanswered probes. */
+  interval: number;
+  /** Unanswered probes before the connection is declared dead. */
+  count: number;
+  /** Seconds unacknowledged data may wait before the connection drops; 0 = system default. */
+  userTimeout: number;
+  /** Worst-case seconds to detect a silently dead peer while idle; null when keepalive is off. */
+  detectAfter: number | null;
+  /**
+   * 'kernel' when every value was read back from the OS; 'requested' when the
+   * OS cannot report some of them (see `supported.read`) and those are the
+   * values last set through this package, or the OS default if none was.
+   */
+  source: 'kernel' | 'requested';
+}
+
+/** What `setKeepalive` returns for a socket that is still connecting. */
+export interface PendingKeepalive {
+  source: 'pending';
+  /** The options that will be applied on 'connect' (later calls merged in). */
+  requested: Readonly<KeepaliveOptions>;
+}
+
+// One request and one result buffer per thread: every call is synchronous.
+const request = new Int32Array(FIELD_COUNT);
+const out = new Int32Array(Out.Length);
+const ALL_READ = (1 << FIELD_COUNT) - 1;
+const UNSETTABLE = SETTING_FIELDS.filter(([name]) => !supported.set[name]).map(([, field]) => field);
+const UNREADABLE = SETTING_FIELDS.filter(([name]) => !supported.read[name]).map(([, field]) => field);
+
+// Values last set through this package, kept only where the OS cannot report
+// them (Windows before 1709). Keyed by the socket object, never by fd.
+const requestedValues = new WeakMap<Socket, Int32Array>();
+const pendingOptions = new WeakMap<Socket, ValidOptions>();
+
+function call(rc: number): void {
+  if (rc < 0) {
+    throw systemError(rc, binding.syscallNames[out[Out.Syscall]!]!, binding.optionNames[out[Out.Option]!]!);
+  }
+}
+
+function nativeSet(target: Target): void {
+  call(binding.set(target.fd, request, out, target.local?.address, target.local?.port, target.remote?.address, target.remote?.port));
+}
+
+function nativeGet(target: Target): void {
+  call(binding.get(target.fd, out, target.local?.address, target.local?.port, target.remote?.address, target.remote?.port));
+}
+
+function stateFrom(socket: Socket): KeepaliveState {
+  if (out[Out.ReadMask] !== ALL_READ) {
+    const remembered = requestedValues.get(socket);
+    if (remembered) for (const field of UNREADABLE) out[field] = remembered[field]!;
+  }
+  const enabled = out[Field.Enable] === 1;
+  const idle = out[Field.Idle]!;
+  const interval = out[Field.Interval]!;
+  const count = out[Field.Count]!;
+  const userTimeout = out[Field.UserTimeout]!;
+  return {
+    enabled,
+    idle,
+    interval,
+    count,
+    userTimeout,
+    detectAfter: enabled ? computeDetectAfter(idle, interval, count, userTimeout, supported.platform) : null,
+    source: out[Out.ReadMask] === ALL_READ ? 'kernel' : 'requested',
+  };
+}
+
+/** Applies validated options to a connected socket; returns its new state. */
+function apply(socket: Socket, options: ValidOptions): KeepaliveState {
+  const target = targetOf(socket);
+  request.fill(KEEP);
+  request[Field.Enable] = options.enable ? 1 : 0;
+  if (options.idle !== undefined) request[Field.Idle] = options.idle;
+  if (options.interval !== undefined) request[Field.Interval] = options.interval;
+  if (options.count !== undefined) request[Field.Count] = options.count;
+  if (options.userTimeout !== undefined) {
+    request[Field.UserTimeout] = options.userTimeout === 'auto' ? autoUserTimeout(socket, target, options) : options.userTimeout;
+  }
+  if (UNREADABLE.length > 0) rememberUnreadable(socket);
+  for (const field of UNSETTABLE) request[field] = KEEP;
+  nativeSet(target);
+  return stateFrom(socket);
+}
+
+/** idle + interval × count of the settings the socket will have. */
+function autoUserTimeout(socket: Socket, target: Target, options: ValidOptions): number {
+  let { idle, interval, count } = options;
+  if (idle === undefined || interval === undefined || count === undefined) {
+    nativeGet(target);
+    const current = stateFrom(socket);
+    idle ??= current.idle;
+    interval ??= current.interval;
+    count ??= current.count;
+  }
+  const seconds = idle + interval * count;
+  const { max } = supported.limits.userTimeout;
+  if (seconds > max) {
+    throw outOfRange('options.userTimeout', `>= 0 && <= ${max} (auto: ${idle} + ${interval} × ${count} = ${seconds})`, 'auto');
+  }
+  return seconds;
+}
+
+// Where the OS cannot report a setting, a request must carry its value anyway
+// (Windows sets idle and interval together), and the value is remembered to
+// be reported back as source 'requested'.
+function rememberUnreadable(socket: Socket): void {
+  let remembered = requestedValues.get(socket);
+  if (!remembered) {
+    remembered = Int32Array.from(binding.capabilities.fallback);
+    requestedValues.set(socket, remembered);
+  }
+  for (const field of UNREADABLE) {
+    if (request[field] === KEEP) request[field] = remembered[field]!;
+    else remembered[field] = request[field]!;
+  }
+}
+
+function applyOnConnect(socket: Socket, options: ValidOptions): PendingKeepalive {
+  const queued = pendingOptions.get(socket);
+  if (queued) {
+    Object.assign(queued, options);
+    return { source: 'pending', requested: { ...queued } };
+  }
+  const merged = { ...options };
+  pendingOptions.set(socket, merged);
+  const onConnect = (): void => {
+    socket.removeListener('close', onClose);
+    pendingOptions.delete(socket);
+    try {
+      apply(socket, merged);
+    } catch (error) {
+      warn(error as Error & { code?: string });
+    }
+  };
+  const onClose = (): void => {
+    socket.removeListener('connect', onConnect);
+    pendingOptions.delete(socket);
+  };
+  socket.once('connect', onConnect);
+  socket.once('close', onClose);
+  return { source: 'pending', requested: { ...merged } };
+}
+
+function warn(error: Error & { code?: string }): void {
+  const warning = new Error(`tcp-keepalive could not apply settings on 'connect': ${error.message}`, { cause: error });
+  warning.name = 'TcpKeepaliveWarning';
+  (warning as Error & { code?: string }).code = error.code;
+  process.emitWarning(warning);
+}
+
+/**
+ * Sets a TCP socket's keepalive (client or server side, net or tls).
+ * Omitted options keep the socket's current values; `enable` defaults to
+ * true. Returns the state read back from the kernel, or, for a socket still
+ * connecting, `{ source: 'pending' }`: the options are then applied on its
+ * 'connect', and a failure there is reported with process.emitWarning.
+ */
+export function setKeepalive(socket: Socket, options?: KeepaliveOptions): KeepaliveState | PendingKeepalive {
+  validateSocket(socket);
+  const valid = validateOptions(options);
+  if (isPending(socket)) return applyOnConnect(socket, valid);
+  return apply(socket, valid);
+}
+
+/** Reads a connected TCP socket's keepalive state back from the kernel. */
+export function getKeepalive(socket: Socket): KeepaliveState {
+  validateSocket(socket);
+  if (isPending(socket)) throw notConnected();
+  nativeGet(targetOf(socket));
+  return stateFrom(socket);
+}

@@ -1,0 +1,46 @@
+// The kernel's own view of a TCP connection, from iproute2's `ss -tnoi`,
+// which does not go through this package's code.
+import { execFileSync } from 'node:child_process';
+
+export interface SsTimer {
+  /** 'keepalive', 'on' (retransmit), 'persist', ... */
+  name: string;
+  /** Seconds left until the timer fires. */
+  seconds: number;
+  /** Retransmissions / unanswered probes so far. */
+  backoff: number;
+}
+
+function toSeconds(text: string): number {
+  // ss prints e.g. "59sec", "1min59sec", "9h6min", "200ms"
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|sec|min|h|d)/g)) {
+    const k = { ms: 0.001, sec: 1, min: 60, h: 3600, d: 86400 }[unit as 'ms' | 'sec' | 'min' | 'h' | 'd'];
+    total += Number(n) * k;
+  }
+  return total;
+}
+
+/** The timer of the established TCP connection whose local port is `port`, or null. */
+export function ssTimer(port: number, netns?: string): SsTimer | null {
+  const args = ['-tnoi', 'state', 'established', `( sport = :${port} )`];
+  const output = netns
+    ? execFileSync('ip', ['netns', 'exec', netns, 'ss', ...args], { encoding: 'utf8' })
+    : execFileSync('ss', args, { encoding: 'utf8' });
+  const match = /timer:\((\w+),([^,]+),(\d+)\)/.exec(output);
+  if (!match) return null;
+  return { name: match[1]!, seconds: toSeconds(match[2]!), backoff: Number(match[3]) };
+}
+
+/**
+ * The keepalive timer of that connection, waiting up to `waitMs` while
+ * another timer (retransmission of data just sent) is shown instead.
+ */
+export async function keepaliveTimer(port: number, waitMs = 2000, netns?: string): Promise<SsTimer | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const timer = ssTimer(port, netns);
+    if (timer?.name === 'keepalive' || Date.now() >= deadline) return timer;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

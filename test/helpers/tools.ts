@@ -1,0 +1,25 @@
+// Optional system tools used as independent oracles. On a machine without
+// one, the test that needs it skips and says why; in CI (CI=true) a missing
+// tool is a failure, because CI installs everything the tests need.
+import { execFileSync } from 'node:child_process';
+import type { Test } from 'tap';
+
+export function hasCommand(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `ok` holds; if not, skips with `reason` (or fails in CI). Returns
+ * false when the caller should stop.
+ */
+export function needs(t: Test, ok: boolean, reason: string): boolean {
+  if (ok) return true;
+  if (process.env.CI === 'true') t.fail(`required in CI: ${reason}`);
+  else t.skip(reason, () => {}); // printed as "ok - <reason> # SKIP"
+  return false;
+}

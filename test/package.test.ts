@@ -1,0 +1,105 @@
+// The published shape: `npm pack` holds what users need and nothing else,
+// installs into an empty project and runs from its prebuild without
+// compiling, and works through require, import and TypeScript types.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..');
+const platformDir = `${process.platform}-${process.arch}`;
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_update_notifier: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 240_000,
+  });
+}
+
+const consumerScript = `
+const net = require('node:net');
+const { setKeepalive, getKeepalive, supported, detectAfter } = require('tcp-keepalive');
+const server = net.createServer((s) => {
+  const state = setKeepalive(s, { idle: 60, interval: 10, count: 3 });
+  console.log(JSON.stringify({ state, platform: supported.platform, plan: detectAfter({ idle: 1, interval: 2, count: 3 }), loaded: Object.keys(require.cache).filter((f) => f.endsWith('.node')) }));
+  s.destroy(); server.close(); client.destroy();
+});
+let client;
+server.listen(0, '127.0.0.1', () => { client = net.connect(server.address().port, '127.0.0.1'); });
+`;
+
+const esmScript = `
+import { setKeepalive, getKeepalive, supported, detectAfter } from 'tcp-keepalive';
+import pkg from 'tcp-keepalive';
+console.log(JSON.stringify({ named: [typeof setKeepalive, typeof getKeepalive, typeof detectAfter, supported.platform], default: typeof pkg.setKeepalive }));
+`;
+
+const typesScript = `
+import * as net from 'node:net';
+import { setKeepalive, getKeepalive, detectAfter, supported, type KeepaliveState, type KeepaliveOptions } from 'tcp-keepalive';
+const options: KeepaliveOptions = { idle: 60, interval: 10, count: 3, userTimeout: 'auto' };
+declare const socket: net.Socket;
+const result = setKeepalive(socket, options);
+if (result.source !== 'pending') { const idle: number = result.idle; void idle; }
+const state: KeepaliveState = getKeepalive(socket);
+const seconds: number | null = state.detectAfter;
+const planned: number = detectAfter({ idle: 1, interval: 1, count: 1 });
+const canRead: boolean = supported.read.count;
+void seconds; void planned; void canRead;
+`;
+
+t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { timeout: 300_000 }, async (t) => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-pack-'));
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  run('npx', ['prebuildify', '--napi', '--strip'], root);
+  const prebuild = path.join(root, 'prebuilds', platformDir);
+  t.ok(fs.readdirSync(prebuild).some((f) => f.endsWith('.node')), `prebuild in prebuilds/${platformDir}`);
+
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const files = packed[0]!.files.map((f) => f.path);
+  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'src/binding.cc', 'src/keepalive_win.cc']) {
+    t.ok(files.includes(wanted), `tarball holds ${wanted}`);
+  }
+  t.ok(files.some((f) => f.startsWith(`prebuilds/${platformDir}/`) && f.endsWith('.node')), 'tarball holds the prebuild');
+  t.same(files.filter((f) => /^(test|build|lib|bench|node_modules|\.ci)\//.test(f) || f.endsWith('.tgz')), [], 'no tests, build output or TypeScript sources');
+
+  const project = path.join(work, 'consumer');
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  // PREBUILDS_ONLY makes node-gyp-build fail rather than compile; with no
+  // compiler reachable a fallback to building from source would fail too.
+  run('npm', ['install', '--no-audit', '--prefer-offline', path.join(work, packed[0]!.filename)], project, {
+    PREBUILDS_ONLY: '1',
+    CC: 'false',
+    CXX: 'false',
+  });
+  const installed = path.join(project, 'node_modules', 'tcp-keepalive');
+  t.notOk(fs.existsSync(path.join(installed, 'build')), 'nothing was compiled at install');
+
+  fs.writeFileSync(path.join(project, 'consumer.cjs'), consumerScript);
+  const result = JSON.parse(run(process.execPath, ['consumer.cjs'], project, { PREBUILDS_ONLY: '1' })) as {
+    state: Record<string, unknown>;
+    loaded: string[];
+    platform: string;
+    plan: number;
+  };
+  t.match(result.state, { enabled: true, idle: 60, interval: 10, count: 3, detectAfter: 90 });
+  t.equal(result.platform, process.platform);
+  t.equal(result.plan, 7);
+  t.match(result.loaded, [new RegExp(`prebuilds/${platformDir}/`)], 'the addon came from the prebuild');
+
+  fs.writeFileSync(path.join(project, 'esm.mjs'), esmScript);
+  t.same(JSON.parse(run(process.execPath, ['esm.mjs'], project)), {
+    named: ['function', 'function', 'function', process.platform],
+    default: 'function',
+  }, 'import { setKeepalive } from "tcp-keepalive" works');
+
+  fs.writeFileSync(path.join(project, 'types.ts'), typesScript);
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  t.doesNotThrow(() => run(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--types', 'node', '--typeRoots', path.join(root, 'node_modules', '@types'), 'types.ts'], project), 'the types resolve through the exports map');
+});
