@@ -1,0 +1,168 @@
+// Two test hosts on one machine: a pair of network namespaces joined by a
+// veth pair, owned by the test that made them. Nothing is routed outside
+// them: the addresses (198.18.0.0/15, RFC 2544's range for network tests)
+// exist only inside the two namespaces.
+//
+// Names carry this process's pid (tka-<pid>-<n>-s / -c), so a later run can
+// remove what a killed run left behind (sweepStale), and an exit handler
+// removes this process's namespaces even when a test fails without teardown.
+// Deleting a namespace deletes the veth end inside it, and with it the pair.
+import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+import type { Test } from 'tap';
+
+import { hasCommand } from './tools';
+
+export interface Host {
+  /** Network namespace name, for `ip netns exec`. */
+  ns: string;
+  /** The host's address on the link. */
+  address: string;
+  /** The host's veth device (inside its namespace). */
+  dev: string;
+}
+
+export interface TwoHosts {
+  server: Host;
+  client: Host;
+  /**
+   * Cuts the path silently: no FIN, no RST, packets just vanish. By default
+   * the server's link goes down (the client then sees a silent peer); with
+   * 'client' the client's link goes down instead.
+   */
+  cut(side?: 'server' | 'client'): void;
+  /** Brings both links back up. */
+  restore(): void;
+  /** Runs a command inside a host's namespace and returns its stdout. */
+  exec(host: Host, command: string, args: string[]): string;
+  /** Spawns a command inside a host's namespace (killed at teardown). */
+  spawn(host: Host, command: string, args: string[], options?: SpawnOptions): ChildProcess;
+  /** Removes both namespaces (and the veth pair); idempotent. */
+  destroy(): void;
+}
+
+const PREFIX = 'tka-';
+const owned = new Set<string>();
+let counter = 0;
+let exitHookInstalled = false;
+
+function ip(args: string[]): string {
+  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function deleteNs(ns: string): void {
+  try {
+    ip(['netns', 'del', ns]);
+  } catch {
+    // already gone
+  }
+  owned.delete(ns);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Names of this suite's namespaces that exist now. */
+export function suiteNamespaces(): string[] {
+  return ip(['netns', 'list'])
+    .split('\n')
+    .map((line) => line.split(' ')[0]!)
+    .filter((name) => name.startsWith(PREFIX));
+}
+
+/** Removes namespaces left by runs whose process is gone (e.g. SIGKILLed). */
+export function sweepStale(): string[] {
+  const removed: string[] = [];
+  for (const ns of suiteNamespaces()) {
+    const pid = Number(/^tka-(\d+)-/.exec(ns)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) {
+      deleteNs(ns);
+      removed.push(ns);
+    }
+  }
+  return removed;
+}
+
+/** Whether namespaces can be made here, and if not, why. */
+export function netnsSupport(): { ok: boolean; reason: string } {
+  if (process.platform !== 'linux') return { ok: false, reason: 'network namespaces are a Linux feature' };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'network namespaces need root' };
+  if (!hasCommand('ip')) return { ok: false, reason: 'ip (iproute2) is not installed' };
+  const probe = `${PREFIX}${process.pid}-probe`;
+  try {
+    ip(['netns', 'add', probe]);
+    ip(['netns', 'del', probe]);
+    return { ok: true, reason: '' };
+  } catch (e) {
+    return { ok: false, reason: `ip netns add failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const ns of [...owned]) deleteNs(ns);
+  });
+}
+
+/** Makes two hosts joined by a veth pair; removed at the test's teardown. */
+export function twoHosts(t: Pick<Test, 'teardown'>): TwoHosts {
+  sweepStale();
+  installExitHook();
+  const n = counter++;
+  const tag = `${process.pid.toString(36)}${n.toString(36)}`;
+  const server: Host = { ns: `${PREFIX}${process.pid}-${n}-s`, address: '198.18.0.1', dev: `tk${tag}s` };
+  const client: Host = { ns: `${PREFIX}${process.pid}-${n}-c`, address: '198.18.0.2', dev: `tk${tag}c` };
+  const children = new Set<ChildProcess>();
+
+  const destroy = (): void => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    children.clear();
+    deleteNs(server.ns);
+    deleteNs(client.ns);
+  };
+  t.teardown(destroy);
+
+  try {
+    for (const host of [server, client]) {
+      ip(['netns', 'add', host.ns]);
+      owned.add(host.ns);
+      ip(['-n', host.ns, 'link', 'set', 'lo', 'up']);
+    }
+    ip(['link', 'add', server.dev, 'netns', server.ns, 'type', 'veth', 'peer', 'name', client.dev, 'netns', client.ns]);
+    for (const host of [server, client]) {
+      ip(['-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', host.dev]);
+      ip(['-n', host.ns, 'link', 'set', host.dev, 'up']);
+    }
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+
+  const setLinks = (state: 'up' | 'down', hosts: Host[]): void => {
+    for (const host of hosts) ip(['-n', host.ns, 'link', 'set', host.dev, state]);
+  };
+
+  return {
+    server,
+    client,
+    cut: (side = 'server') => setLinks('down', [side === 'server' ? server : client]),
+    restore: () => setLinks('up', [server, client]),
+    exec: (host, command, args) =>
+      execFileSync('ip', ['netns', 'exec', host.ns, command, ...args], { encoding: 'utf8', timeout: 30_000 }),
+    spawn: (host, command, args, options = {}) => {
+      const child = spawn('ip', ['netns', 'exec', host.ns, command, ...args], options);
+      children.add(child);
+      child.on('exit', () => children.delete(child));
+      return child;
+    },
+    destroy,
+  };
+}
