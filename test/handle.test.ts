@@ -92,6 +92,23 @@ t.test('a still-connecting TLS socket, with and without an explicit socket', asy
   for (const socket of [direct, wrapped]) t.match(getKeepalive(socket), { enabled: true, idle: 33, interval: 3, count: 3 });
 });
 
+t.test('a connecting socket whose handle is replaced (autoSelectFamily) gets the settings on the final one', async (t) => {
+  const server = net.createServer();
+  const port = await listen(t, server); // 127.0.0.1 only: the attempt on 127.0.0.2 is refused first
+  const lookup = ((_host: string, _options: unknown, callback: (err: null, addresses: Array<{ address: string; family: number }>) => void) =>
+    setImmediate(() => callback(null, [{ address: '127.0.0.2', family: 4 }, { address: '127.0.0.1', family: 4 }]))) as unknown as net.LookupFunction;
+  const client = net.connect({ host: 'dual.test', port, lookup, autoSelectFamily: true, autoSelectFamilyAttemptTimeout: 100 });
+  t.teardown(() => void client.destroy());
+  const attempts: string[] = [];
+  client.on('connectionAttempt', (address: string) => attempts.push(address));
+  t.match(setKeepalive(client, { idle: 55, interval: 5, count: 5 }), { source: 'pending' });
+  await once(client, 'connect');
+  t.same(attempts, ['127.0.0.2', '127.0.0.1'], 'two attempts, so two handles');
+  t.equal(client.remoteAddress, '127.0.0.1');
+  t.match(getKeepalive(client), { enabled: true, idle: 55, interval: 5, count: 5 });
+  if (haveSs) t.equal((await keepaliveTimer(client.localPort!))?.name, 'keepalive', 'ss sees it on the connected socket');
+});
+
 t.test('a new net.Socket() connected later', async (t) => {
   const server = net.createServer();
   const port = await listen(t, server);
