@@ -10,13 +10,16 @@
       "cflags_cc": ["-fvisibility=hidden", "-std=c++17"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["src/keepalive_posix.cc", "src/keepalive_linux.cc"]
+          "sources": ["src/keepalive_posix.cc", "src/keepalive_linux.cc",
+                      "src/health_linux.cc"]
         }],
         ["OS=='freebsd'", {
-          "sources": ["src/keepalive_posix.cc", "src/keepalive_freebsd.cc"]
+          "sources": ["src/keepalive_posix.cc", "src/keepalive_freebsd.cc",
+                      "src/health_freebsd.cc"]
         }],
         ["OS=='mac'", {
-          "sources": ["src/keepalive_posix.cc", "src/keepalive_darwin.cc"],
+          "sources": ["src/keepalive_posix.cc", "src/keepalive_darwin.cc",
+                      "src/health_darwin.cc"],
           "xcode_settings": {
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
@@ -24,7 +27,7 @@
           }
         }],
         ["OS=='win'", {
-          "sources": ["src/keepalive_win.cc"],
+          "sources": ["src/keepalive_win.cc", "src/health_win.cc"],
           "libraries": ["ws2_32.lib"],
           "msvs_settings": {
             "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17"] }

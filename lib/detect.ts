@@ -17,10 +17,15 @@ export interface DetectOptions {
  * detected: idle + interval × count (RFC 1122 keepalive; 7200 + 75 × 9 =
  * 7875 s with Linux defaults).
  *
- * On Linux a userTimeout (TCP_USER_TIMEOUT) replaces the count: the kernel
- * drops the connection at the first probe time idle + k × interval (k ≥ 1)
- * that is at or past userTimeout. That rule is applied when `platform` is
- * 'linux' (the default is this process's platform).
+ * Linux specifics, applied when `platform` is 'linux' (the default is this
+ * process's platform):
+ * - Once a probe was answered, the kernel re-arms its keepalive timer for
+ *   `interval` and a segment received later does not re-arm it, so the first
+ *   probe can come up to max(idle, interval) after the last segment: the bound
+ *   is max(idle, interval) + interval × count (the same when idle ≥ interval).
+ * - A userTimeout (TCP_USER_TIMEOUT) replaces the count: the kernel drops the
+ *   connection at the first probe time (first probe + k × interval, k ≥ 0)
+ *   that is at or past userTimeout.
  */
 export function detectAfter(options: DetectOptions, platform: string = process.platform): number {
   if (options === null || typeof options !== 'object') {
@@ -41,10 +46,10 @@ export function computeDetectAfter(
   userTimeout: number,
   platform: string,
 ): number {
-  if (userTimeout > 0 && platform === 'linux') {
-    return idle + interval * Math.max(1, Math.ceil((userTimeout - idle) / interval));
-  }
-  return idle + interval * count;
+  if (platform !== 'linux') return idle + interval * count;
+  const first = Math.max(idle, interval);
+  if (userTimeout > 0) return first + interval * Math.max(1, Math.ceil((userTimeout - first) / interval));
+  return first + interval * count;
 }
 
 function positive(name: string, value: unknown): number {

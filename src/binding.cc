@@ -1,18 +1,24 @@
 // N-API glue: argument unpacking and nothing else. The system calls are in
-// keepalive_posix.cc (Linux, macOS, FreeBSD) and keepalive_win.cc (Windows).
+// keepalive_posix.cc (Linux, macOS, FreeBSD) and keepalive_win.cc (Windows),
+// connection health in health_<os>.cc.
 //
-// JavaScript interface (typed in lib/binding.ts):
+// JavaScript interface (typed in lib/binding.ts; health in lib/health.ts):
 //   set(fd, request: Int32Array[5], out: Int32Array[8], ...locator) -> errno
 //   get(fd, out: Int32Array[8], ...locator) -> errno
+//   health(fd, out: Float64Array[16], ...locator) -> errno
 // where errno is 0 or a negative errno, out[0..4] receive the state read back
 // after the call, out[5] the mask of values that came from the kernel, and on
 // failure out[6] and out[7] the option and system call that failed.
+// health() writes the values of health.h (kUnreported = -1 where this OS has
+// none) into out[0..13], and on failure the option and system call into
+// out[14] and out[15]. `healthFieldMask` and `stateNames` describe them.
 // `locator` (localAddress, localPort, remoteAddress, remotePort) is only used
 // where `fd` is -1 (Windows).
 #include <napi.h>
 
 #include <string>
 
+#include "health.h"
 #include "keepalive.h"
 
 namespace tcpka {
@@ -23,12 +29,22 @@ constexpr size_t kOutLength = 8;
 constexpr size_t kOutReadMask = 5;
 constexpr size_t kOutOption = 6;
 constexpr size_t kOutSyscall = 7;
+constexpr size_t kHealthOutLength = 16;
+constexpr size_t kHealthOutOption = 14;
+constexpr size_t kHealthOutSyscall = 15;
+static_assert(kHealthFieldCount <= kHealthOutOption, "health out layout");
 
 const char* const kOptionNames[kOptionCount] = {
     "SO_KEEPALIVE",         "TCP_KEEPIDLE",       "TCP_KEEPALIVE",
     "TCP_KEEPINTVL",        "TCP_KEEPCNT",        "TCP_USER_TIMEOUT",
     "TCP_RXT_CONNDROPTIME", "SIO_KEEPALIVE_VALS", "TCP_MAXRT",
-    "socket lookup"};
+    "socket lookup",        "TCP_INFO",           "TCP_CONNECTION_INFO",
+    "SIO_TCP_INFO"};
+
+const char* const kStateNames[kTcpStateCount] = {
+    "unknown",    "established", "syn-sent",   "syn-received",
+    "fin-wait-1", "fin-wait-2",  "time-wait",  "closed",
+    "close-wait", "last-ack",    "listen",     "closing"};
 
 const char* const kSyscallNames[kSyscallCount] = {"setsockopt", "getsockopt",
                                                   "WSAIoctl", "uv_walk"};
@@ -45,6 +61,15 @@ int32_t* OutArray(const Napi::Value& value) {
       array.ElementLength() < kOutLength)
     return nullptr;
   return array.As<Napi::Int32Array>().Data();
+}
+
+double* HealthOutArray(const Napi::Value& value) {
+  if (!value.IsTypedArray()) return nullptr;
+  Napi::TypedArray array = value.As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_float64_array ||
+      array.ElementLength() < kHealthOutLength)
+    return nullptr;
+  return array.As<Napi::Float64Array>().Data();
 }
 
 // Holds the locator's strings for the duration of one call.
@@ -129,6 +154,26 @@ Napi::Value Get(const Napi::CallbackInfo& info) {
   return Finish(env, ok, state, failure, out);
 }
 
+Napi::Value HealthOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double* out = info.Length() >= 2 ? HealthOutArray(info[1]) : nullptr;
+  if (!info[0].IsNumber() || out == nullptr) {
+    ThrowTypeError(env, "health(fd, out): bad arguments");
+    return env.Undefined();
+  }
+  os_socket sock;
+  Failure failure{0, 0, 0};
+  Health health;
+  if (!Resolve(info, 2, &sock, &failure) ||
+      !ReadHealth(sock, &health, &failure)) {
+    out[kHealthOutOption] = failure.option;
+    out[kHealthOutSyscall] = failure.syscall;
+    return Napi::Number::New(env, failure.err);
+  }
+  for (int32_t i = 0; i < kHealthFieldCount; i++) out[i] = health.value[i];
+  return Napi::Number::New(env, 0);
+}
+
 Napi::Array IntArray(Napi::Env env, const int32_t* values, size_t length) {
   Napi::Array array = Napi::Array::New(env, length);
   for (size_t i = 0; i < length; i++) array.Set(i, values[i]);
@@ -158,6 +203,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syscallNames", StringArray(env, kSyscallNames, kSyscallCount));
   exports.Set("set", Napi::Function::New(env, Set, "set"));
   exports.Set("get", Napi::Function::New(env, Get, "get"));
+  exports.Set("health", Napi::Function::New(env, HealthOf, "health"));
+  exports.Set("healthFieldMask", HealthFieldMask());
+  exports.Set("stateNames", StringArray(env, kStateNames, kTcpStateCount));
   return exports;
 }
 

@@ -45,6 +45,9 @@ enum Option : int32_t {
   kOptSioKeepaliveVals,
   kOptTcpMaxrt,
   kOptSocketLookup,
+  kOptTcpInfo,            // health (health.h): Linux, FreeBSD
+  kOptTcpConnectionInfo,  // health: macOS
+  kOptSioTcpInfo,         // health: Windows
   kOptionCount
 };
 

@@ -8,8 +8,16 @@ t.test('idle + interval × count', async (t) => {
   t.equal(detectAfter({ idle: 60, interval: 10, count: 3 }), 90);
   t.equal(detectAfter({ idle: 1, interval: 1, count: 1 }), 2);
   t.equal(detectAfter({ idle: 3, interval: 1, count: 1 }), 4);
-  t.equal(detectAfter({ idle: 1, interval: 2, count: 2 }), 5);
+  t.equal(detectAfter({ idle: 1, interval: 2, count: 2 }, 'darwin'), 5);
   t.equal(detectAfter({ idle: 60, interval: 10, count: 3, userTimeout: 0 }), 90, 'userTimeout 0 = none');
+});
+
+t.test('Linux: the first probe can come max(idle, interval) after the last segment', async (t) => {
+  // measured in the fault suite: {1,4,1} died after 7.65 s, not 5 s
+  t.equal(detectAfter({ idle: 1, interval: 4, count: 1 }, 'linux'), 8);
+  t.equal(detectAfter({ idle: 1, interval: 2, count: 2 }, 'linux'), 6);
+  t.equal(detectAfter({ idle: 60, interval: 10, count: 3 }, 'linux'), 90, 'no change when idle >= interval');
+  t.equal(detectAfter({ idle: 1, interval: 4, count: 1 }, 'freebsd'), 5, 'BSD stacks re-arm on every segment');
 });
 
 t.test('Linux: a user timeout replaces the count', async (t) => {

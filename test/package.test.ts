@@ -25,11 +25,25 @@ const net = require('node:net');
 const { setKeepalive, getKeepalive, supported, detectAfter } = require('tcp-keepalive');
 const server = net.createServer((s) => {
   const state = setKeepalive(s, { idle: 60, interval: 10, count: 3 });
-  console.log(JSON.stringify({ state, platform: supported.platform, plan: detectAfter({ idle: 1, interval: 2, count: 3 }), loaded: Object.keys(require.cache).filter((f) => f.endsWith('.node')) }));
+  console.log(JSON.stringify({ state, platform: supported.platform, plan: detectAfter({ idle: 2, interval: 2, count: 3 }), loaded: Object.keys(require.cache).filter((f) => f.endsWith('.node')) }));
   s.destroy(); server.close(); client.destroy();
 });
 let client;
 server.listen(0, '127.0.0.1', () => { client = net.connect(server.address().port, '127.0.0.1'); });
+`;
+
+// Run with --require / --import tcp-keepalive/register and TCP_KEEPALIVE set:
+// a library-style setKeepAlive(true, 1000) must not wipe the policy.
+const registerScript = `
+const net = require('node:net');
+const { getKeepalive } = require('tcp-keepalive');
+const server = net.createServer((s) => s.on('error', () => {})).listen(0, '127.0.0.1', () => {
+  const client = net.connect(server.address().port, '127.0.0.1', () => {
+    client.setKeepAlive(true, 1000);
+    console.log(JSON.stringify(getKeepalive(client)));
+    client.destroy(); server.close();
+  });
+});
 `;
 
 const esmScript = `
@@ -56,13 +70,14 @@ t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-pack-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  run('npx', ['prebuildify', '--napi', '--strip'], root);
+  // Built in a staged copy (never in build/, which other running tests load).
+  run('bash', [path.join(root, 'scripts', 'prebuild.sh'), platformDir], root);
   const prebuild = path.join(root, 'prebuilds', platformDir);
   t.ok(fs.readdirSync(prebuild).some((f) => f.endsWith('.node')), `prebuild in prebuilds/${platformDir}`);
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed[0]!.files.map((f) => f.path);
-  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'src/binding.cc', 'src/keepalive_win.cc']) {
+  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'register.mjs', 'src/binding.cc', 'src/keepalive_win.cc']) {
     t.ok(files.includes(wanted), `tarball holds ${wanted}`);
   }
   t.ok(files.some((f) => f.startsWith(`prebuilds/${platformDir}/`) && f.endsWith('.node')), 'tarball holds the prebuild');
@@ -90,7 +105,7 @@ t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { 
   };
   t.match(result.state, { enabled: true, idle: 60, interval: 10, count: 3, detectAfter: 90 });
   t.equal(result.platform, process.platform);
-  t.equal(result.plan, 7);
+  t.equal(result.plan, 8);
   t.match(result.loaded, [new RegExp(`prebuilds/${platformDir}/`)], 'the addon came from the prebuild');
 
   fs.writeFileSync(path.join(project, 'esm.mjs'), esmScript);
@@ -98,6 +113,12 @@ t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { 
     named: ['function', 'function', 'function', process.platform],
     default: 'function',
   }, 'import { setKeepalive } from "tcp-keepalive" works');
+
+  fs.writeFileSync(path.join(project, 'register-check.cjs'), registerScript);
+  for (const flag of ['--require', '--import']) {
+    const state = JSON.parse(run(process.execPath, [flag, 'tcp-keepalive/register', 'register-check.cjs'], project, { TCP_KEEPALIVE: 'idle=33,interval=4,count=5' }));
+    t.match(state, { enabled: true, idle: 33, interval: 4, count: 5 }, `node ${flag} tcp-keepalive/register keeps the policy`);
+  }
 
   fs.writeFileSync(path.join(project, 'types.ts'), typesScript);
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -6,7 +6,8 @@
 // Names carry this process's pid (tka-<pid>-<n>-s / -c), so a later run can
 // remove what a killed run left behind (sweepStale), and an exit handler
 // removes this process's namespaces even when a test fails without teardown.
-// Deleting a namespace deletes the veth end inside it, and with it the pair.
+// Processes left inside a namespace are killed before it is deleted; the
+// namespace then goes away, and with it the veth end inside it and the pair.
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 import type { Test } from 'tap';
@@ -29,9 +30,15 @@ export interface TwoHosts {
    * Cuts the path silently: no FIN, no RST, packets just vanish. By default
    * the server's link goes down (the client then sees a silent peer); with
    * 'client' the client's link goes down instead.
+   *
+   * `how` = 'drop' leaves both links up and makes that side's kernel drop
+   * every IP packet in and out instead (nftables, in its namespace): the
+   * other side keeps sending onto a working link, so its segments can be
+   * captured there. With 'link' the other side loses carrier too, and its
+   * kernel discards what it sends before any capture point.
    */
-  cut(side?: 'server' | 'client'): void;
-  /** Brings both links back up. */
+  cut(side?: 'server' | 'client', how?: 'link' | 'drop'): void;
+  /** Undoes every cut: links up, drop rules removed. */
   restore(): void;
   /** Runs a command inside a host's namespace and returns its stdout. */
   exec(host: Host, command: string, args: string[]): string;
@@ -50,7 +57,27 @@ function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+// A process still inside a namespace keeps it, and the veth end in it, alive
+// after `ip netns del` (which only removes the name): an orphan of a killed
+// run would hold them forever. Only processes the suite started live there.
+function killInside(ns: string): void {
+  let pids: string[];
+  try {
+    pids = ip(['netns', 'pids', ns]).split(/\s+/).filter(Boolean);
+  } catch {
+    return; // no such namespace
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function deleteNs(ns: string): void {
+  killInside(ns);
   try {
     ip(['netns', 'del', ns]);
   } catch {
@@ -149,12 +176,30 @@ export function twoHosts(t: Pick<Test, 'teardown'>): TwoHosts {
   const setLinks = (state: 'up' | 'down', hosts: Host[]): void => {
     for (const host of hosts) ip(['-n', host.ns, 'link', 'set', host.dev, state]);
   };
+  const dropping = new Set<Host>();
+  const nft = (host: Host, commands: string): void => {
+    execFileSync('ip', ['netns', 'exec', host.ns, 'nft', commands], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  };
 
   return {
     server,
     client,
-    cut: (side = 'server') => setLinks('down', [side === 'server' ? server : client]),
-    restore: () => setLinks('up', [server, client]),
+    cut: (side = 'server', how = 'link') => {
+      const host = side === 'server' ? server : client;
+      if (how === 'link') return setLinks('down', [host]);
+      nft(
+        host,
+        'add table inet tka_cut; ' +
+          'add chain inet tka_cut in { type filter hook input priority -300; policy drop; }; ' +
+          'add chain inet tka_cut out { type filter hook output priority -300; policy drop; }',
+      );
+      dropping.add(host);
+    },
+    restore: () => {
+      for (const host of dropping) nft(host, 'delete table inet tka_cut');
+      dropping.clear();
+      setLinks('up', [server, client]);
+    },
     exec: (host, command, args) =>
       execFileSync('ip', ['netns', 'exec', host.ns, command, ...args], { encoding: 'utf8', timeout: 30_000 }),
     spawn: (host, command, args, options = {}) => {

@@ -1,0 +1,147 @@
+// Comparison 3: what the installed drop-in policy costs per connection:
+// connect + accept cycles and HTTP requests per second, with and without
+// it, in interleaved rounds (one child process per round and setting, the
+// policy installed once in it), and the system-call floor of that cost.
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { join } from 'node:path';
+
+import { runChild } from './children';
+import type { Scale } from './env';
+import type { Floor } from './floor';
+import type { Sample } from './interleave';
+import type { Check, Measure, Section } from './report-types';
+import { finiteSummary, positive, positiveSummary, ratios, rotate } from './stats';
+import { CONCURRENCY, HTTP_CONCURRENCY, httpRequests, httpServer, POLICY, type TrafficKind } from './traffic';
+
+type Setting = 'without policy' | 'with policy';
+const SETTINGS: readonly Setting[] = ['without policy', 'with policy'];
+const MODE: Record<Setting, string> = { 'without policy': 'plain', 'with policy': 'policy' };
+
+interface Rounds {
+  /** Operations per second (wall clock), per round. */
+  rate: Map<Setting, number[]>;
+  /** CPU µs of the process per operation, per round. */
+  cpu: Map<Setting, number[]>;
+  /** CPU µs of the floor's 5 setsockopt (one policy application), per round. */
+  floorApply: number[];
+}
+
+/** `rounds` rounds of `kind` with and without the policy, alternating which goes first, and a floor sample each round. */
+async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perRound: number): Promise<Rounds> {
+  const script = join(__dirname, 'traffic-child.js');
+  const warmup = Math.max(50, 2 * perRound);
+  const result: Rounds = { rate: new Map(SETTINGS.map((s) => [s, []])), cpu: new Map(SETTINGS.map((s) => [s, []])), floorApply: [] };
+  const floorCount = Math.max(100, perRound);
+  for (let round = 0; round < rounds; round++) {
+    for (const s of rotate(SETTINGS, round)) {
+      const sample = await runChild<Sample>(script, [MODE[s], kind, String(perRound), String(warmup)]);
+      result.rate.get(s)!.push(positive(`${kind} ${s} rate`, (perRound * 1e9) / sample.wall));
+      result.cpu.get(s)!.push(positive(`${kind} ${s} CPU`, sample.cpu / perRound / 1000));
+    }
+    const floorSample = await floor.run('apply', floorCount);
+    result.floorApply.push(positive('floor apply', floorSample.cpu / floorCount / 1000));
+  }
+  return result;
+}
+
+/** Per round: (1 − with ÷ without) × 100 for rates, (with ÷ without − 1) × 100 for costs. */
+function overhead(label: string, series: Map<Setting, number[]>, kind: 'rate' | 'cost', target?: number): Check {
+  const r = ratios(series.get('with policy')!, series.get('without policy')!);
+  const perRound = r.map((x) => (kind === 'rate' ? 1 - x : x - 1) * 100);
+  const summary = finiteSummary(label, perRound);
+  const check: Check = { label, unit: '%', summary };
+  if (target !== undefined) {
+    check.target = `≤ ${target} %`;
+    check.met = summary.median <= target;
+  }
+  return check;
+}
+
+/** The share of the cost without policy that `applications` policy applications' system calls alone take. */
+function floorShare(label: string, rounds: Rounds, applications: number): Check {
+  const without = rounds.cpu.get('without policy')!;
+  const perRound = rounds.floorApply.map((apply, i) => ((applications * apply) / without[i]!) * 100);
+  return { label, unit: '%', summary: finiteSummary(label, perRound), key: true };
+}
+
+function measuresOf(what: string, unit: string, rounds: Rounds): Measure[] {
+  return [
+    ...SETTINGS.map((s) => ({ label: `${what}, ${s}`, unit, summary: positiveSummary(`${what} ${s}`, rounds.rate.get(s)!) })),
+    ...SETTINGS.map((s) => ({ label: `${what}, ${s}: CPU per operation`, unit: 'µs', summary: positiveSummary(`${what} ${s} CPU`, rounds.cpu.get(s)!) })),
+  ];
+}
+
+/** How many times net.Socket#setKeepAlive is called while `run` runs (without the policy). */
+async function countSetKeepAlive(run: () => Promise<unknown>): Promise<number> {
+  const proto = net.Socket.prototype as unknown as { setKeepAlive: (...args: unknown[]) => unknown };
+  const original = proto.setKeepAlive;
+  let calls = 0;
+  proto.setKeepAlive = function counted(this: unknown, ...args: unknown[]): unknown {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    await run();
+  } finally {
+    proto.setKeepAlive = original;
+  }
+  return calls;
+}
+
+export async function connectionSection(scale: Scale, install: { error: string } | undefined, floor: Floor): Promise<Section> {
+  const section: Section = {
+    id: 3,
+    title: 'Connection-rate overhead of the drop-in policy',
+    notes: [],
+    measures: [],
+    checks: [],
+  };
+  if (install) {
+    section.skipped = `not measured: ${install.error}`;
+    return section;
+  }
+  const cyclesPerRound = Math.round(scale.connectCycles / scale.connectRounds);
+  const requestsPerRound = Math.round(scale.httpRequests / scale.httpRounds);
+
+  // The agent's setKeepAlive per request in the keep-alive pattern, counted here without the policy.
+  const web = await httpServer();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 * HTTP_CONCURRENCY });
+  const probe = 200;
+  const calls = await countSetKeepAlive(() => httpRequests(web.port, agent, probe, HTTP_CONCURRENCY));
+  agent.destroy();
+  await web.close();
+
+  section.notes.push(
+    `One child process per round and setting, ${scale.connectRounds} rounds, order alternating; with the policy, the child calls install('${POLICY}') (clients and servers; idle 60, interval 10, count 3, userTimeout auto) once, before any traffic, as a real process would; each child first warms up on twice the operations it then times. Overhead per round = 1 − rate with ÷ rate without (wall clock), and CPU per operation with ÷ without − 1 (CPU time of the child: the loop is CPU-bound, so on an idle machine the two agree, and the CPU figure stays steady when other processes compete for the cores); median and spread over the rounds. The 3 % target is judged on both.`,
+    `connect + accept: ${scale.connectCycles} cycles per setting (${cyclesPerRound} a round, ${CONCURRENCY} in flight) on 127.0.0.1, the server closing each accepted socket. Both ends are in the one process, so each cycle puts two sockets through the policy: the client on 'connect', the accepted one before 'connection'.`,
+    `HTTP keep-alive agent: ${scale.httpRequests} GET requests per setting, ${HTTP_CONCURRENCY} in flight, through http.Agent({keepAlive: true, maxSockets: ${2 * HTTP_CONCURRENCY}}), so that each request takes a socket from the agent's free pool: the agent then calls socket.setKeepAlive(true, 1000) (${calls / probe} calls per request, counted without the policy), after which the policy may apply itself again. The worst case for the policy: with as many requests in flight as sockets, the agent hands sockets straight to waiting requests and never calls it.`,
+    `HTTP new connection per request: ${scale.httpRequests} GET requests per setting with Connection: close, ${CONCURRENCY} in flight (checked: one accepted connection per request).`,
+    'System-call floor: the CPU time of the 5 setsockopt one policy application needs at the least (C, bench/floor.c "apply", measured each round) times the applications per operation (2 per connect + accept cycle or new-connection request, 1 per keep-alive request), as a share of the CPU per operation without the policy: no implementation of the policy can cost less.',
+  );
+
+  const cycles = await interleaved('connect', floor, scale.connectRounds, cyclesPerRound);
+  section.measures.push(...measuresOf('connect + accept', 'cycles/s', cycles));
+  section.checks.push(
+    overhead('connect + accept: policy overhead (throughput)', cycles.rate, 'rate', 3),
+    overhead('connect + accept: policy overhead (CPU per cycle)', cycles.cpu, 'cost', 3),
+    floorShare('connect + accept: system-call floor of the overhead (2 × 5 setsockopt)', cycles, 2),
+  );
+
+  const reused = await interleaved('keepalive', floor, scale.httpRounds, requestsPerRound);
+  section.measures.push(...measuresOf('HTTP keep-alive agent', 'req/s', reused));
+  section.checks.push(
+    overhead('HTTP keep-alive agent: policy overhead (throughput)', reused.rate, 'rate', 3),
+    overhead('HTTP keep-alive agent: policy overhead (CPU per request)', reused.cpu, 'cost', 3),
+    floorShare('HTTP keep-alive agent: system-call floor of the overhead (5 setsockopt)', reused, 1),
+  );
+
+  const fresh = await interleaved('close', floor, scale.httpRounds, requestsPerRound);
+  section.measures.push(...measuresOf('HTTP new connection per request', 'req/s', fresh));
+  section.checks.push(
+    overhead('HTTP new connection per request: policy overhead (throughput)', fresh.rate, 'rate', 3),
+    overhead('HTTP new connection per request: policy overhead (CPU per request)', fresh.cpu, 'cost', 3),
+    floorShare('HTTP new connection per request: system-call floor of the overhead (2 × 5 setsockopt)', fresh, 2),
+  );
+  return section;
+}

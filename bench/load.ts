@@ -1,0 +1,124 @@
+// Comparison 5: process start with require('tcp-keepalive') against a bare
+// process and against net-keepalive, interleaved spawns.
+import { spawnSync } from 'node:child_process';
+
+import { childEnv } from './children';
+import { packageSpecifier, ROOT, type Scale } from './env';
+import type { Check, Measure, Section } from './report-types';
+import { differences, finiteSummary, positive, positiveSummary, rotate } from './stats';
+
+interface StartVariant {
+  label: string;
+  /** What the child requires before it reports its RSS. */
+  require?: string;
+}
+
+// What every child prints last: its RSS and the CPU time it used since it started.
+const REPORT = 'const c=process.cpuUsage();process.stdout.write(JSON.stringify({rss:process.memoryUsage.rss(),cpu:c.user+c.system}))';
+
+interface StartResult {
+  ms: number;
+  cpuMs: number;
+  rssMiB: number;
+}
+
+function start(variant: StartVariant): StartResult {
+  const code = variant.require ? `require(${JSON.stringify(variant.require)});${REPORT}` : REPORT;
+  const began = process.hrtime.bigint();
+  const result = spawnSync(process.execPath, ['-e', code], { cwd: ROOT, env: childEnv(), encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - began) / 1e6;
+  if (result.status !== 0) throw new Error(`bench: starting node with ${variant.label} failed: ${result.stderr}`);
+  const report = JSON.parse(result.stdout) as { rss: number; cpu: number };
+  return {
+    ms: positive(`${variant.label} start ms`, ms),
+    cpuMs: positive(`${variant.label} start CPU`, report.cpu / 1000),
+    rssMiB: positive(`${variant.label} RSS`, report.rss / 2 ** 20),
+  };
+}
+
+export interface LoadOptions {
+  /** net-keepalive is there to require (else its reason). */
+  netKeepalive: true | string;
+  /** The drop-in entry point (`tcp-keepalive/register`), when the package has one. */
+  register: boolean;
+}
+
+export function loadSection(scale: Scale, options: LoadOptions): Section {
+  const variants: StartVariant[] = [
+    { label: 'bare node' },
+    { label: "require('node:net')", require: 'node:net' },
+    { label: "require('tcp-keepalive')", require: packageSpecifier() },
+  ];
+  if (options.register) variants.push({ label: "require('tcp-keepalive/register')", require: packageSpecifier('/register') });
+  if (options.netKeepalive === true) variants.push({ label: "require('net-keepalive')", require: 'net-keepalive' });
+  const ms = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+  const rss = new Map<string, number[]>(variants.map((v) => [v.label, []]));
+  for (const v of variants) start(v); // warm the file cache
+  for (let round = 0; round < scale.loadRounds; round++) {
+    for (const v of rotate(variants, round)) {
+      const r = start(v);
+      ms.get(v.label)!.push(r.ms);
+      cpu.get(v.label)!.push(r.cpuMs);
+      rss.get(v.label)!.push(r.rssMiB);
+    }
+  }
+  const measures: Measure[] = [];
+  for (const v of variants) {
+    measures.push({ label: `${v.label}: start`, unit: 'ms', summary: positiveSummary(`${v.label} ms`, ms.get(v.label)!) });
+  }
+  for (const v of variants) {
+    measures.push({ label: `${v.label}: CPU time of the process`, unit: 'ms', summary: positiveSummary(`${v.label} CPU ms`, cpu.get(v.label)!) });
+  }
+  for (const v of variants) {
+    measures.push({ label: `${v.label}: RSS at exit`, unit: 'MiB', summary: positiveSummary(`${v.label} MiB`, rss.get(v.label)!) });
+  }
+  const bare = variants[0]!.label;
+  const net = variants[1]!.label;
+  const ours = variants[2]!.label;
+  const checks: Check[] = [];
+  for (const v of variants.slice(1)) {
+    const added = finiteSummary(`${v.label} added ms`, differences(ms.get(v.label)!, ms.get(bare)!));
+    const check: Check = { label: `${v.label} adds to start`, unit: 'ms', summary: added, key: v.require === 'net-keepalive' };
+    if (v.label === ours) {
+      check.target = '≤ 3 ms';
+      check.met = added.median <= 3;
+    }
+    checks.push(check);
+  }
+  // Any program with sockets has loaded node:net already; this is what the package adds beyond it.
+  checks.push({
+    label: `${ours} adds to start, over a process that loaded node:net`,
+    unit: 'ms',
+    summary: finiteSummary('over net ms', differences(ms.get(ours)!, ms.get(net)!)),
+    key: true,
+  });
+  for (const v of variants.slice(1)) {
+    const added = finiteSummary(`${v.label} added CPU ms`, differences(cpu.get(v.label)!, cpu.get(bare)!));
+    const check: Check = { label: `${v.label} adds CPU time`, unit: 'ms', summary: added, key: v.require === 'net-keepalive' };
+    if (v.label === ours) {
+      check.target = '≤ 3 ms';
+      check.met = added.median <= 3;
+    }
+    checks.push(check);
+  }
+  for (const v of variants.slice(1)) {
+    checks.push({
+      key: v.label === ours || v.require === 'net-keepalive',
+      label: `${v.label} adds to RSS`,
+      unit: 'MiB',
+      summary: finiteSummary(`${v.label} added MiB`, differences(rss.get(v.label)!, rss.get(bare)!)),
+    });
+  }
+  return {
+    id: 5,
+    title: 'Load',
+    notes: [
+      `node -e "require(X); <print RSS and CPU time>" started with spawnSync from the repository, ${scale.loadRounds} interleaved rounds (rotating order); wall time of each start, the CPU time the child used (start-up is single-threaded work, so on an idle machine the two agree; CPU time stays steady when other processes compete for the cores) and its RSS, each as the difference to the bare start of the same round. The 3 ms target is judged on both.`,
+      ...(options.netKeepalive === true ? [] : [`net-keepalive not measured: ${options.netKeepalive}`]),
+      ...(options.register ? [] : ["tcp-keepalive/register not measured: the package has no './register' export yet"]),
+    ],
+    measures,
+    checks,
+  };
+}

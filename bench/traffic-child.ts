@@ -1,0 +1,52 @@
+// Child of comparison 3: one process per round and setting, so the policy
+// is installed once, before any traffic, as in a real process (installing
+// and uninstalling between rounds in one process would also measure V8
+// re-optimizing net's code after each prototype change). Runs a warm-up,
+// then the timed operations, and prints their elapsed and CPU time.
+import * as http from 'node:http';
+
+import { loadInstall } from './env';
+import { CONCURRENCY, connectCycles, cycleServer, HTTP_CONCURRENCY, httpRequests, httpServer, POLICY } from './traffic';
+
+async function main(): Promise<void> {
+  const [mode, kind, countText, warmupText] = process.argv.slice(2);
+  const count = Number(countText);
+  const warmup = Number(warmupText);
+  if ((mode !== 'plain' && mode !== 'policy') || !['connect', 'keepalive', 'close'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
+    throw new Error('usage: traffic-child plain|policy connect|keepalive|close COUNT WARMUP');
+  }
+  if (mode === 'policy') {
+    const loaded = loadInstall();
+    if ('error' in loaded) throw new Error(loaded.error);
+    loaded.install(POLICY);
+  }
+  if (kind === 'connect') {
+    const server = await cycleServer();
+    await connectCycles(server.port, warmup, CONCURRENCY);
+    const sample = await connectCycles(server.port, count, CONCURRENCY);
+    await server.close();
+    process.stdout.write(JSON.stringify(sample) + '\n');
+    return;
+  }
+  const web = await httpServer();
+  const close = kind === 'close';
+  // keepalive: fewer requests in flight than the agent has sockets, so each
+  // request takes a socket from the agent's free pool (see connections.ts).
+  const agent = close
+    ? new http.Agent({ keepAlive: false, maxSockets: CONCURRENCY })
+    : new http.Agent({ keepAlive: true, maxSockets: 2 * HTTP_CONCURRENCY });
+  const inFlight = close ? CONCURRENCY : HTTP_CONCURRENCY;
+  await httpRequests(web.port, agent, warmup, inFlight, close);
+  const before = web.connections();
+  const sample = await httpRequests(web.port, agent, count, inFlight, close);
+  const connections = web.connections() - before;
+  agent.destroy();
+  await web.close();
+  if (close && connections < count) throw new Error(`bench: ${count} requests with Connection: close made ${connections} connections`);
+  process.stdout.write(JSON.stringify(sample) + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,130 @@
+// The policy named by the environment, for `tcp-keepalive/register`:
+//
+//   TCP_KEEPALIVE       a preset name ("database"), a spec
+//                       ("idle=60,interval=10,count=3,userTimeout=auto"),
+//                       a preset with overrides ("database,userTimeout=0"),
+//                       or "off". Unset or empty: the "general" preset.
+//   TCP_KEEPALIVE_SIDE  "both" (default), "clients" or "servers".
+//
+// Anything else is an error that names the variable, the bad part and what
+// is allowed: the register entry stops the process with it. No fallback.
+import { isPresetName, presetNames, defaultPresetName, presetSettings } from './presets';
+import { resolvePolicy, type PolicySettings } from './policy';
+import { supported, type NumericSettingName } from './supported';
+
+/** The variable holding the policy. */
+export const POLICY_VARIABLE = 'TCP_KEEPALIVE';
+/** The variable choosing client sockets, server sockets or both. */
+export const SIDE_VARIABLE = 'TCP_KEEPALIVE_SIDE';
+
+/** What the environment asks for. */
+export type EnvPolicy =
+  | { off: true; description: string }
+  | { off: false; settings: PolicySettings; clients: boolean; servers: boolean; description: string };
+
+/** An invalid environment variable; `code` is 'ERR_TCP_KEEPALIVE_ENV'. */
+export interface EnvError extends Error {
+  code: 'ERR_TCP_KEEPALIVE_ENV';
+  /** The variable at fault. */
+  variable: string;
+  /** The part of its value that is wrong. */
+  part: string;
+}
+
+const KEYS: Readonly<Record<string, NumericSettingName>> = {
+  idle: 'idle',
+  interval: 'interval',
+  count: 'count',
+  usertimeout: 'userTimeout',
+};
+
+function allowedPolicy(): string {
+  const { idle, interval, count, userTimeout } = supported.limits;
+  return (
+    `a preset name (${presetNames.join(', ')}), "off", or comma-separated key=value pairs, optionally after a preset name: ` +
+    `idle=${idle.min}..${idle.max}, interval=${interval.min}..${interval.max} (whole seconds), count=${count.min}..${count.max}, ` +
+    `userTimeout=0..${userTimeout.max} seconds or auto; ` +
+    'for example "database", "idle=60,interval=10,count=3,userTimeout=auto" or "web,userTimeout=0"'
+  );
+}
+
+function envError(variable: string, value: string, part: string, problem: string, allowed: string): EnvError {
+  const error = new Error(
+    `${variable}=${JSON.stringify(value)} is invalid: ${problem}. Allowed: ${allowed}.`,
+  ) as EnvError;
+  error.code = 'ERR_TCP_KEEPALIVE_ENV';
+  error.variable = variable;
+  error.part = part;
+  return error;
+}
+
+/**
+ * Parses a policy spec as `TCP_KEEPALIVE` holds it ("database",
+ * "idle=60,interval=10,count=3,userTimeout=auto", "web,idle=45") into
+ * validated settings. Throws an EnvError naming `variable`.
+ */
+export function parsePolicySpec(value: string, variable: string = POLICY_VARIABLE): PolicySettings {
+  const fail = (part: string, problem: string): EnvError => envError(variable, value, part, problem, allowedPolicy());
+  const parts = value.split(',').map((part) => part.trim());
+  const settings: { -readonly [K in keyof PolicySettings]: PolicySettings[K] } = {};
+  const seen = new Set<string>();
+  parts.forEach((part, index) => {
+    if (part === '') throw fail(part, 'an empty part (two commas in a row, or a comma at an end)');
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      const name = part.toLowerCase();
+      if (index !== 0) throw fail(part, `"${part}" is not key=value (a preset name may only come first)`);
+      if (!isPresetName(name)) throw fail(part, `"${part}" is not a preset name`);
+      Object.assign(settings, presetSettings(name));
+      return;
+    }
+    const rawKey = part.slice(0, eq).trim();
+    const raw = part.slice(eq + 1).trim();
+    const key = KEYS[rawKey.toLowerCase()];
+    if (key === undefined) throw fail(part, `"${rawKey}" is not a setting (use idle, interval, count, userTimeout)`);
+    if (seen.has(key)) throw fail(part, `${key} is given twice`);
+    seen.add(key);
+    if (key === 'userTimeout' && raw.toLowerCase() === 'auto') {
+      settings.userTimeout = 'auto';
+      return;
+    }
+    if (!/^\d+$/.test(raw)) {
+      throw fail(part, `${key} must be a whole number${key === 'count' ? '' : ' of seconds, without a unit'}, not "${raw}"`);
+    }
+    const number = Number(raw);
+    if (!supported.set[key]) throw fail(part, `${key} cannot be set on ${supported.platform}; leave it out`);
+    const { min, max } = supported.limits[key];
+    const lowest = key === 'userTimeout' ? 0 : min;
+    if (number < lowest || number > max) throw fail(part, `${key} must be from ${lowest} to ${max}, not ${number}`);
+    settings[key] = number;
+  });
+  const missing = (['idle', 'interval', 'count'] as const).filter((key) => supported.set[key] && settings[key] === undefined);
+  if (missing.length > 0) {
+    throw fail(value, `${missing.join(', ')} missing (give all of idle, interval and count, or start from a preset such as "general,idle=30")`);
+  }
+  try {
+    return resolvePolicy(settings, variable);
+  } catch (error) {
+    throw fail(value, (error as Error).message);
+  }
+}
+
+/** Reads `TCP_KEEPALIVE` and `TCP_KEEPALIVE_SIDE` from `env`. Throws an EnvError when either is invalid. */
+export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): EnvPolicy {
+  const rawSide = (env[SIDE_VARIABLE] ?? '').trim();
+  const side = rawSide === '' ? 'both' : rawSide.toLowerCase();
+  if (side !== 'both' && side !== 'clients' && side !== 'servers') {
+    throw envError(SIDE_VARIABLE, rawSide, rawSide, `"${rawSide}" is not a side`, 'clients, servers or both (the default)');
+  }
+  const raw = (env[POLICY_VARIABLE] ?? '').trim();
+  if (raw.toLowerCase() === 'off') return { off: true, description: `${POLICY_VARIABLE}=off: no policy installed` };
+  const settings = raw === '' ? resolvePolicy(defaultPresetName) : parsePolicySpec(raw);
+  const named = raw === '' ? `${defaultPresetName} (default)` : raw;
+  return {
+    off: false,
+    settings,
+    clients: side !== 'servers',
+    servers: side !== 'clients',
+    description: `${named} on ${side === 'both' ? 'clients and servers' : side}`,
+  };
+}

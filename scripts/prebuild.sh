@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# N-API prebuilds (NAPI_VERSION 8, stripped) for the targets this Linux
+# machine can build: linux-x64 (the machine's g++), linux-arm64 (Debian's
+# g++-aarch64-linux-gnu) and win32-x64 (Debian's mingw-w64, through
+# scripts/build-win32.sh). `npm run prebuild` runs this.
+#
+#   scripts/prebuild.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 win32-x64 (default: all)
+#
+# Each target is built with node-gyp (prebuildify) in its own copy of the
+# sources under the cache, never in the work tree's build/, which the tests
+# of a running suite load. Results land in
+#   $PLATFORM_CACHE/prebuilt/prebuilds/<target>/tcp-keepalive.node
+# and, unless --stage-only, are then copied (atomically) into
+# prebuilds/<target>/ of the work tree, where npm pack picks them up.
+# PREBUILD_SOURCES=DIR builds the src/ and binding.gyp of another checkout
+# (for example a `git archive` of a commit) instead of the work tree's.
+# A target whose inputs (sources, binding.gyp, these scripts, node-addon-api)
+# are unchanged since its last build is not rebuilt (FORCE=1 rebuilds). Concurrent runs wait for each other per target.
+set -euo pipefail
+# shellcheck source=platform-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/platform-common.sh"
+ROOT="$PLATFORM_ROOT"
+SOURCES="${PREBUILD_SOURCES:-$ROOT}"
+export PREBUILD_SOURCES="$SOURCES"
+STAGE_OUT="$PLATFORM_CACHE/prebuilt"
+
+copy=1
+targets=()
+for arg in "$@"; do
+  case "$arg" in
+    --stage-only) copy=0 ;;
+    linux-x64 | linux-arm64 | win32-x64) targets+=("$arg") ;;
+    *) platform_die "unknown argument $arg (targets: linux-x64 linux-arm64 win32-x64)" ;;
+  esac
+done
+[ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64 win32-x64)
+platform_cache_dir
+
+log() { echo "prebuild: $*" >&2; }
+
+# A digest of everything a build depends on; a target is rebuilt when it
+# differs from the one recorded at its last build.
+inputs_digest() {
+  (cd "$SOURCES" && find src binding.gyp -type f -print0 | sort -z | xargs -0 sha256sum)
+  sha256sum "$ROOT/scripts/prebuild.sh" "$ROOT/scripts/build-win32.sh" \
+    "$ROOT/node_modules/node-addon-api/package.json" | cut -d' ' -f1
+}
+
+fresh() {
+  local output=$1 digest=$2
+  [ "${FORCE:-0}" != 1 ] && [ -f "$output" ] && [ -f "$output.inputs" ] &&
+    [ "$(cat "$output.inputs")" = "$digest" ]
+}
+
+# A copy of what node-gyp needs, so its build/ is not the work tree's.
+stage_sources() {
+  local stage=$1
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  cp -r "$SOURCES/src" "$SOURCES/binding.gyp" "$ROOT/package.json" "$stage/"
+  ln -s "$ROOT/node_modules" "$stage/node_modules"
+}
+
+# prebuildify in STAGE for ARCH; extra environment from the caller. Node's
+# headers come from the machine (Debian's /usr/include/node, as npm's
+# nodedir setting says) rather than a download: only the registry is
+# reachable.
+prebuildify_in() {
+  local stage=$1 arch=$2
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then
+    export npm_config_nodedir=/usr
+  fi
+  (cd "$stage" && "$ROOT/node_modules/.bin/prebuildify" --napi --strip --arch "$arch" \
+    --cwd "$stage" --out "$stage/out") >&2
+}
+
+build_linux_x64() {
+  local stage="$PLATFORM_CACHE/stage-linux-x64"
+  stage_sources "$stage"
+  prebuildify_in "$stage" x64
+  echo "$stage/out/prebuilds/linux-x64/tcp-keepalive.node"
+}
+
+build_linux_arm64() {
+  local stage="$PLATFORM_CACHE/stage-linux-arm64" triple=aarch64-linux-gnu tool
+  for tool in gcc g++ strip; do
+    command -v "$triple-$tool" >/dev/null || platform_die "missing $triple-$tool (apt-get install g++-aarch64-linux-gnu)"
+  done
+  stage_sources "$stage"
+  CC="$triple-gcc" CXX="$triple-g++" LINK="$triple-g++" AR="$triple-ar" \
+    PREBUILD_STRIP_BIN="$triple-strip" prebuildify_in "$stage" arm64
+  echo "$stage/out/prebuilds/linux-arm64/tcp-keepalive.node"
+}
+
+build_win32_x64() {
+  "$ROOT/scripts/build-win32.sh" >&2
+  echo "$ROOT/build-win32/tcp_keepalive.node"
+}
+
+# What the file must be, as `file` describes it.
+expect_format() {
+  case "$1" in
+    linux-x64) echo 'ELF 64-bit LSB shared object, x86-64' ;;
+    linux-arm64) echo 'ELF 64-bit LSB shared object, ARM aarch64' ;;
+    win32-x64) echo 'PE32+ executable (DLL)' ;;
+  esac
+}
+
+for target in "${targets[@]}"; do
+  out="$STAGE_OUT/prebuilds/$target/tcp-keepalive.node"
+  mkdir -p "$(dirname "$out")"
+  exec {lock}>"$STAGE_OUT/.$target.lock"
+  flock "$lock"
+  digest="$(inputs_digest | sha256sum | cut -d' ' -f1)"
+  if fresh "$out" "$digest"; then
+    log "$target up to date"
+  else
+    log "building $target"
+    built="$(build_"${target//-/_}")"
+    [ -f "$built" ] || platform_die "$target: no output at $built"
+    cp "$built" "$out.part"
+    mv "$out.part" "$out"
+    echo "$digest" >"$out.inputs"
+  fi
+  format="$(file -b "$out")"
+  [[ "$format" == "$(expect_format "$target")"* ]] || platform_die "$target: unexpected binary: $format"
+  case "$format" in *"not stripped"*) platform_die "$target: not stripped" ;; esac
+  if [ "$copy" = 1 ]; then
+    mkdir -p "$ROOT/prebuilds/$target"
+    cp "$out" "$ROOT/prebuilds/$target/.tcp-keepalive.node.part"
+    mv "$ROOT/prebuilds/$target/.tcp-keepalive.node.part" "$ROOT/prebuilds/$target/tcp-keepalive.node"
+    where="prebuilds/$target/tcp-keepalive.node"
+  else
+    where="$out"
+  fi
+  log "$target ok: $where ($(stat -c %s "$out") bytes, sha256 $(sha256sum "$out" | cut -c1-16))"
+  flock -u "$lock"
+  exec {lock}>&-
+done

@@ -1,0 +1,125 @@
+// Acceptance 3, a real hang fixed: two hosts in network namespaces, a
+// PostgreSQL server and an HTTP server on one, clients (pg, and Node's
+// global fetch) on the other, each in a separate Node process with or
+// without `--require tcp-keepalive/register`. After the connection works,
+// the server's link is cut (no FIN, no RST) and one more query/request is
+// sent on the same connection. Without the package it is still pending
+// after the bound (Linux retransmits for ~15 minutes); with the package and
+// TCP_KEEPALIVE="idle=2,interval=1,count=2,userTimeout=auto" (user timeout
+// 4 s) it rejects within the bound.
+import t from 'tap';
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+import { twoHosts, netnsSupport } from './helpers/netns';
+import { dbSupport, startPostgres } from './helpers/servers';
+import { needs } from './helpers/tools';
+
+const root = path.join(__dirname, '..');
+const fixtures = path.join(__dirname, 'fixtures', 'dropin');
+const SPEC = 'idle=2,interval=1,count=2,userTimeout=auto';
+const BOUND_MS = 12_000;
+
+interface Message {
+  ready?: boolean;
+  policy?: Record<string, unknown> | null;
+  outcome?: 'resolved' | 'rejected';
+  ms?: number;
+  code?: string;
+  message?: string;
+  failed?: string;
+}
+
+/** Lines of JSON from a child, as a queue of awaitable messages. */
+function messages(child: ChildProcess): (ms: number) => Promise<Message | null> {
+  const queue: Message[] = [];
+  const waiters: Array<(m: Message) => void> = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    let message: Message;
+    try {
+      message = JSON.parse(line) as Message;
+    } catch {
+      message = { failed: `not JSON: ${line}` };
+    }
+    const waiter = waiters.shift();
+    if (waiter) waiter(message);
+    else queue.push(message);
+  });
+  child.on('exit', (code) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter({ failed: `exited with ${code}: ${stderr}` });
+  });
+  return (ms) => {
+    const next = queue.shift();
+    if (next) return Promise.resolve(next);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(done), 1);
+        resolve(null);
+      }, ms);
+      const done = (m: Message): void => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      waiters.push(done);
+    });
+  };
+}
+
+t.test('a query/request in flight to a vanished host: hangs without, rejects with the package', { timeout: 90_000 }, async (t) => {
+  const ns = netnsSupport();
+  if (!needs(t, ns.ok, ns.reason)) return;
+  const pgOk = dbSupport('postgres');
+  if (!needs(t, pgOk.ok, pgOk.reason)) return;
+
+  const hosts = twoHosts(t);
+  await startPostgres(t, { host: hosts.server.address, netns: hosts.server.ns });
+  const httpServer = hosts.spawn(hosts.server, process.execPath, [path.join(fixtures, 'http-server.js'), hosts.server.address, '8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('HTTP server did not start within 10 s')), 10_000);
+    httpServer.stdout!.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+  const runs: Array<{ label: string; kind: 'pg' | 'fetch'; withPackage: boolean; child?: ChildProcess; next?: (ms: number) => Promise<Message | null> }> = [];
+  for (const kind of ['pg', 'fetch'] as const) {
+    for (const withPackage of [false, true]) runs.push({ label: `${kind} ${withPackage ? 'with' : 'without'} the package`, kind, withPackage });
+  }
+  for (const run of runs) {
+    const args = [...(run.withPackage ? ['--require', 'tcp-keepalive/register'] : []), path.join(fixtures, 'hang-client.js'), run.kind, hosts.server.address, run.kind === 'pg' ? '5432' : '8080'];
+    run.child = hosts.spawn(hosts.client, process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, TCP_KEEPALIVE: SPEC },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    run.child.stdin!.on('error', () => {}); // a child that failed early
+    run.next = messages(run.child);
+  }
+  for (const run of runs) {
+    const ready = await run.next!(15_000);
+    t.ok(ready?.ready, `${run.label}: connected and working before the cut ${ready?.failed ?? ''}`);
+    if (run.withPackage) t.same(ready?.policy, { idle: 2, interval: 1, count: 2, userTimeout: 'auto' }, `${run.label}: the register installed the policy from TCP_KEEPALIVE`);
+    else t.equal(ready?.policy, null, `${run.label}: no policy`);
+  }
+
+  hosts.cut('server');
+  const started = Date.now();
+  for (const run of runs) run.child!.stdin!.write('go\n');
+
+  for (const run of runs.filter((r) => r.withPackage)) {
+    const outcome = await run.next!(BOUND_MS - (Date.now() - started));
+    t.equal(outcome?.outcome, 'rejected', `${run.label}: rejected within ${BOUND_MS} ms (after ${outcome?.ms} ms: ${outcome?.code} ${outcome?.message})`);
+    t.ok(outcome?.ms !== undefined && outcome.ms < BOUND_MS, `${run.label}: took ${outcome?.ms} ms`);
+  }
+  for (const run of runs.filter((r) => !r.withPackage)) {
+    const outcome = await run.next!(Math.max(0, BOUND_MS - (Date.now() - started)));
+    t.equal(outcome, null, `${run.label}: still pending after ${Date.now() - started} ms${outcome ? ` (got ${JSON.stringify(outcome)})` : ''}`);
+  }
+  for (const run of runs) run.child!.kill('SIGKILL');
+  hosts.restore();
+});

@@ -1,0 +1,80 @@
+// Checks for the drop-in policy tests: a socket's keepalive, read through
+// getKeepalive and independently through `ss` (the kernel's keepalive timer),
+// and the sockets a library opened, found among the process's active
+// handles, so no library internals are needed.
+import * as net from 'node:net';
+
+import type { Test } from 'tap';
+
+import { getKeepalive } from '../../lib/index';
+import { keepaliveTimer } from './ss';
+import { hasCommand } from './tools';
+
+/** The policy the drop-in tests install: values no library or OS uses. */
+export const POLICY = { idle: 67, interval: 7, count: 4, userTimeout: 'auto' as const };
+/** What a socket under POLICY reports. */
+export const EXPECTED = { enabled: true, idle: 67, interval: 7, count: 4, userTimeout: 95 };
+
+export const haveSs = process.platform === 'linux' && hasCommand('ss');
+
+export interface Values {
+  enabled: boolean;
+  idle?: number;
+  interval?: number;
+  count?: number;
+}
+
+/**
+ * Asserts the socket's keepalive: getKeepalive matches `want`, and `ss`
+ * shows a keepalive timer no longer than want.idle (and, for idle ≥ 10,
+ * more than want.idle - 5 s, so a 1 s library value cannot pass for it).
+ */
+export async function expectKeepalive(t: Test, socket: net.Socket, want: Values, label: string, netns?: string): Promise<void> {
+  const state = getKeepalive(socket);
+  t.match(state, want, `${label}: getKeepalive ${JSON.stringify(pick(state))}`);
+  if (!haveSs || !want.enabled || want.idle === undefined) return;
+  const port = socket.localPort;
+  if (port === undefined) {
+    t.fail(`${label}: socket has no local port`);
+    return;
+  }
+  const timer = await keepaliveTimer(port, 3000, netns);
+  const low = want.idle >= 10 ? want.idle - 5 : 0;
+  t.ok(
+    timer !== null && timer.name === 'keepalive' && timer.seconds <= want.idle && timer.seconds > low,
+    `${label}: ss keepalive timer ${timer ? `${timer.name},${timer.seconds}s` : 'none'} within (${low}, ${want.idle}]`,
+  );
+}
+
+function pick(state: ReturnType<typeof getKeepalive>): Record<string, unknown> {
+  return { enabled: state.enabled, idle: state.idle, interval: state.interval, count: state.count, userTimeout: state.userTimeout };
+}
+
+interface ActiveHandles {
+  _getActiveHandles(): unknown[];
+}
+
+/** This process's open TCP sockets whose remote port is `port` (TLS sockets included). */
+export function socketsTo(port: number): net.Socket[] {
+  const handles = (process as unknown as ActiveHandles)._getActiveHandles();
+  return handles.filter((h): h is net.Socket => h instanceof net.Socket && !h.destroyed && h.remotePort === port);
+}
+
+/** The single socket to `port`; fails the test when there is not exactly one. */
+export function oneSocketTo(t: Test, port: number, label: string): net.Socket | undefined {
+  const found = socketsTo(port);
+  if (found.length !== 1) {
+    t.fail(`${label}: expected one socket to port ${port}, found ${found.length}`);
+    return undefined;
+  }
+  return found[0];
+}
+
+/** Waits (bounded) until `check` holds. */
+export async function until(check: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

