@@ -5,8 +5,10 @@
 //
 // undici is not a dependency of this package: pass your own `undici`
 // module, so the dispatcher is built by the same undici the application uses.
-import * as http from 'node:http';
-import * as https from 'node:https';
+// http and https are loaded when an agent is first made, not with the
+// package: https brings tls and crypto, milliseconds of start-up.
+import type * as http from 'node:http';
+import type * as https from 'node:https';
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -32,7 +34,8 @@ function wrapCreateConnection(agent: http.Agent, settings: PolicySettings): void
  */
 export function createHttpAgent(policy: PolicySpec = 'general', options?: http.AgentOptions): http.Agent {
   const settings = resolvePolicy(policy);
-  const agent = new http.Agent({ keepAlive: true, ...options });
+  const { Agent } = require('node:http') as typeof http;
+  const agent = new Agent({ keepAlive: true, ...options });
   wrapCreateConnection(agent, settings);
   return agent;
 }
@@ -40,7 +43,8 @@ export function createHttpAgent(policy: PolicySpec = 'general', options?: http.A
 /** The same for `https.Agent`. */
 export function createHttpsAgent(policy: PolicySpec = 'general', options?: https.AgentOptions): https.Agent {
   const settings = resolvePolicy(policy);
-  const agent = new https.Agent({ keepAlive: true, ...options });
+  const { Agent } = require('node:https') as typeof https;
+  const agent = new Agent({ keepAlive: true, ...options });
   wrapCreateConnection(agent, settings);
   return agent;
 }

@@ -1,6 +1,7 @@
 // The native binding (src/binding.cc) and its one typed interface. Loaded
-// with node-gyp-build: a prebuild from prebuilds/<platform>-<arch>/ when one
-// matches, else build/Release from a source build.
+// from build/Release (a source build) or prebuilds/<platform>-<arch>/, in
+// node-gyp-build's order, with node-gyp-build itself as the fallback.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Index of each setting in the arrays exchanged with the native layer. */
@@ -57,6 +58,17 @@ export interface NativeBinding {
     remoteAddress?: string,
     remotePort?: number,
   ): number;
+  /**
+   * Registers this thread's request and out arrays (each over its own
+   * ArrayBuffer, which V8 never moves) for setFd, getFd and applyFd.
+   */
+  bind(request: Int32Array, out: Int32Array): void;
+  /** set(fd, request, out) with the arrays given to bind(). */
+  setFd(fd: number): number;
+  /** get(fd, out) with the array given to bind(). */
+  getFd(fd: number): number;
+  /** setFd without the read-back: out receives only a failure's option and system call. */
+  applyFd(fd: number): number;
   /** Reads the socket's state into `out`; returns like set(). */
   get(
     fd: number,
@@ -70,7 +82,27 @@ export interface NativeBinding {
 
 // node-gyp-build ships no types; this is the part of its API used here.
 type NodeGypBuild = (dir: string) => unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as NodeGypBuild;
+/**
+ * The addon where this package's builds put it, in node-gyp-build's order
+ * (build/Release unless PREBUILDS_ONLY, then this platform's prebuild),
+ * loaded directly: node-gyp-build's own loading and directory search cost a
+ * few milliseconds of start-up. It still decides, and reports, when neither
+ * file loads (another libc, tags, a debug build).
+ */
+function loadAddon(root: string): NativeBinding {
+  const candidates = [join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tcp-keepalive.node')];
+  if (!process.env.PREBUILDS_ONLY) candidates.unshift(join(root, 'build', 'Release', 'tcp_keepalive.node'));
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as NativeBinding;
+    } catch {
+      break;
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node-gyp-build') as NodeGypBuild)(root) as NativeBinding;
+}
 
-export const binding = load(join(__dirname, '..')) as NativeBinding;
+export const binding = loadAddon(join(__dirname, '..'));

@@ -41,6 +41,9 @@ const HANDLE_KINDS: Readonly<Record<string, string>> = {
   TTY: 'TTY',
 };
 
+// Node's TCP handle class (tcp_wrap), remembered once a handle of it is seen.
+let tcpClass: unknown;
+
 function kindOf(handle: InternalHandle): string {
   return handle.constructor.name;
 }
@@ -63,9 +66,14 @@ export function targetOf(socket: Socket): Target {
   const s = socket as unknown as InternalSocket;
   let handle = s._handle;
   if (s.destroyed || handle === null) throw socketClosed();
-  if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
-  const kind = kindOf(handle);
-  if (kind !== 'TCP') throw notTcp(HANDLE_KINDS[kind] ?? `${kind} handle`);
+  // A plain TCP handle is recognised by its class alone: reading a
+  // constructor's name is a call into V8's runtime on every use.
+  if (handle.constructor !== tcpClass) {
+    if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
+    const kind = kindOf(handle);
+    if (kind !== 'TCP') throw notTcp(HANDLE_KINDS[kind] ?? `${kind} handle`);
+    tcpClass = handle.constructor;
+  }
   const fd = handle.fd ?? -1;
   if (fd >= 0) return { fd };
   if (process.platform !== 'win32') throw socketClosed();

@@ -38,8 +38,11 @@ export interface PendingKeepalive {
 }
 
 // One request and one result buffer per thread: every call is synchronous.
-const request = new Int32Array(FIELD_COUNT);
-const out = new Int32Array(Out.Length);
+// Backed by explicit ArrayBuffers, which V8 never moves: the addon keeps
+// their addresses (bind), so the per-call functions take a descriptor only.
+const request = new Int32Array(new ArrayBuffer(FIELD_COUNT * Int32Array.BYTES_PER_ELEMENT));
+const out = new Int32Array(new ArrayBuffer(Out.Length * Int32Array.BYTES_PER_ELEMENT));
+binding.bind(request, out);
 const ALL_READ = (1 << FIELD_COUNT) - 1;
 const UNSETTABLE = SETTING_FIELDS.filter(([name]) => !supported.set[name]).map(([, field]) => field);
 const UNREADABLE = SETTING_FIELDS.filter(([name]) => !supported.read[name]).map(([, field]) => field);
@@ -55,12 +58,24 @@ function call(rc: number): void {
   }
 }
 
+// With a descriptor, one argument (setFd/getFd use the bound arrays); the
+// locator form only where there is none (Windows).
 function nativeSet(target: Target): void {
-  call(binding.set(target.fd, request, out, target.local?.address, target.local?.port, target.remote?.address, target.remote?.port));
+  const { local, remote } = target;
+  call(
+    local === undefined || remote === undefined
+      ? binding.setFd(target.fd)
+      : binding.set(target.fd, request, out, local.address, local.port, remote.address, remote.port),
+  );
 }
 
 function nativeGet(target: Target): void {
-  call(binding.get(target.fd, out, target.local?.address, target.local?.port, target.remote?.address, target.remote?.port));
+  const { local, remote } = target;
+  call(
+    local === undefined || remote === undefined
+      ? binding.getFd(target.fd)
+      : binding.get(target.fd, out, local.address, local.port, remote.address, remote.port),
+  );
 }
 
 function stateFrom(socket: Socket): KeepaliveState {
@@ -87,11 +102,11 @@ function stateFrom(socket: Socket): KeepaliveState {
 /** Applies validated options to a connected socket; returns its new state. */
 function apply(socket: Socket, options: ValidOptions): KeepaliveState {
   const target = targetOf(socket);
-  request.fill(KEEP);
   request[Field.Enable] = options.enable ? 1 : 0;
-  if (options.idle !== undefined) request[Field.Idle] = options.idle;
-  if (options.interval !== undefined) request[Field.Interval] = options.interval;
-  if (options.count !== undefined) request[Field.Count] = options.count;
+  request[Field.Idle] = options.idle ?? KEEP;
+  request[Field.Interval] = options.interval ?? KEEP;
+  request[Field.Count] = options.count ?? KEEP;
+  request[Field.UserTimeout] = KEEP;
   if (options.userTimeout !== undefined) {
     request[Field.UserTimeout] = options.userTimeout === 'auto' ? autoUserTimeout(socket, target, options) : options.userTimeout;
   }
@@ -195,4 +210,35 @@ export function getKeepalive(socket: Socket): KeepaliveState {
   if (isPending(socket)) throw notConnected();
   nativeGet(targetOf(socket));
   return stateFrom(socket);
+}
+
+/**
+ * Settings validated and resolved once, as the native request, for a caller
+ * that applies the same settings to many sockets (the drop-in policy); null
+ * where they cannot be prepared (an OS that cannot set or read back every
+ * setting, or userTimeout 'auto' without idle, interval and count).
+ */
+export function prepareSettings(options: KeepaliveOptions): Int32Array | null {
+  const valid = validateOptions(options);
+  if (UNREADABLE.length > 0 || UNSETTABLE.length > 0) return null;
+  const { idle, interval, count } = valid;
+  let userTimeout = valid.userTimeout;
+  if (userTimeout === 'auto') {
+    if (idle === undefined || interval === undefined || count === undefined) return null;
+    userTimeout = idle + interval * count;
+    if (userTimeout > supported.limits.userTimeout.max) return null;
+  }
+  return Int32Array.of(valid.enable ? 1 : 0, idle ?? KEEP, interval ?? KEEP, count ?? KEEP, userTimeout ?? KEEP);
+}
+
+/**
+ * Applies prepared settings to a connected socket, without reading them
+ * back: the same system calls as setKeepalive minus the five getsockopt.
+ * Throws as setKeepalive does (closed, not TCP, a system error).
+ */
+export function applyPrepared(socket: Socket, prepared: Int32Array): void {
+  const target = targetOf(socket);
+  request.set(prepared);
+  if (target.local === undefined) call(binding.applyFd(target.fd));
+  else nativeSet(target);
 }

@@ -26,7 +26,7 @@ import * as net from 'node:net';
 
 import { computeDetectAfter } from './detect';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { applyValidated, setKeepalive } from './keepalive';
+import { applyPrepared, applyValidated, prepareSettings, setKeepalive } from './keepalive';
 import type { ValidOptions } from './validate';
 import { isPresetName, presetNames, presets, presetSettings, type Preset, type PresetName } from './presets';
 import { supported } from './supported';
@@ -79,6 +79,8 @@ export interface PolicyHandle {
 
 interface ActivePolicy {
   readonly settings: PolicySettings;
+  /** The settings as a native request, prepared once (null: apply them the general way). */
+  readonly prepared: Int32Array | null;
   /** The settings as setKeepalive validated them, applied without re-validation. */
   readonly valid: ValidOptions;
   readonly clients: boolean;
@@ -118,8 +120,15 @@ let serverEmitPatched = false;
 let ownServerEmit: Emit | undefined;
 // Sockets whose latest setKeepAlive call turned keepalive off.
 const turnedOff = new WeakSet<net.Socket>();
-// Sockets waiting for 'connect' with our listeners on them.
-const awaiting = new WeakSet<net.Socket>();
+// The policy's mark on a socket, in one symbol-keyed property (it goes with
+// the socket; overwritten, never deleted, so the socket keeps its shape):
+// AWAITING while our 'connect' listener is on it, then the policy last
+// applied to it. Not WeakSets: adding young keys to a long-lived WeakSet
+// takes V8's slow ephemeron write barrier, which was the largest JavaScript
+// cost per connection.
+const kMark = Symbol('tcpKeepalivePolicy');
+const AWAITING = Symbol('awaiting connect');
+type Marked = Record<symbol, unknown>;
 
 /** The settings a policy spec stands for, validated once. */
 export function resolvePolicy(spec: PolicySpec, name = 'policy'): PolicySettings {
@@ -239,7 +248,7 @@ export function install(policy: PolicySpec = 'general', options?: InstallOptions
 
 function activePolicy(settings: PolicySettings, clients: boolean, servers: boolean, filter: ActivePolicy['filter']): ActivePolicy {
   const valid: ValidOptions = { enable: true, ...settings };
-  return { settings, valid, clients, servers, filter, decisions: new WeakMap(), warned: new Set() };
+  return { settings, prepared: prepareSettings(settings), valid, clients, servers, filter, decisions: new WeakMap(), warned: new Set() };
 }
 
 /** The policy in force in this thread, or null. */
@@ -254,6 +263,8 @@ function sideOf(socket: net.Socket): Side {
 
 /** Whether the policy applies to this connected socket; decided once per socket. */
 function covers(policy: ActivePolicy, socket: net.Socket): boolean {
+  // Without a filter the side alone decides: nothing to remember per socket.
+  if (policy.filter === undefined) return sideOf(socket) === 'client' ? policy.clients : policy.servers;
   let decision = policy.decisions.get(socket);
   if (decision !== undefined) return decision;
   const side = sideOf(socket);
@@ -272,7 +283,9 @@ function covers(policy: ActivePolicy, socket: net.Socket): boolean {
 
 function applyPolicy(policy: ActivePolicy, socket: net.Socket): void {
   try {
-    applyValidated(socket, policy.valid);
+    if (policy.prepared !== null) applyPrepared(socket, policy.prepared);
+    else applyValidated(socket, policy.valid);
+    (socket as unknown as Marked)[kMark] = policy;
   } catch (error) {
     const code = (error as Coded).code;
     if (code === 'ERR_KEEPALIVE_NOT_TCP') policy.decisions.set(socket, false);
@@ -310,22 +323,31 @@ function enabling(first: unknown): boolean {
   return Boolean(first);
 }
 
-/** Calls `then(socket)` once when the socket connects; nothing is left on it if it closes first. */
-function whenConnected(socket: net.Socket, then: (socket: net.Socket) => void): void {
-  if (awaiting.has(socket)) return;
-  awaiting.add(socket);
-  const onConnect = (): void => {
-    socket.removeListener('close', onClose);
-    awaiting.delete(socket);
-    then(socket);
-  };
-  const onClose = (): void => {
-    socket.removeListener('connect', onConnect);
-    awaiting.delete(socket);
-  };
+/** Applies the policy when the socket connects; nothing is left on it if it closes first. */
+function whenConnected(socket: net.Socket): void {
+  const marked = socket as unknown as Marked;
+  if (marked[kMark] === AWAITING) return;
+  marked[kMark] = AWAITING;
   // First in line: listeners the caller added see the socket with the policy.
-  socket.prependOnceListener('connect', onConnect);
-  socket.once('close', onClose);
+  // Two shared listener functions: no closures or once() wrappers per socket.
+  socket.prependListener('connect', onConnectListener);
+  socket.on('close', onCloseListener);
+}
+
+function onConnectListener(this: net.Socket): void {
+  unlisten(this);
+  onClientConnected(this);
+}
+
+function onCloseListener(this: net.Socket): void {
+  unlisten(this);
+}
+
+function unlisten(socket: net.Socket): void {
+  socket.removeListener('connect', onConnectListener);
+  socket.removeListener('close', onCloseListener);
+  const marked = socket as unknown as Marked;
+  if (marked[kMark] === AWAITING) marked[kMark] = undefined;
 }
 
 function onClientConnected(socket: net.Socket): void {
@@ -338,12 +360,33 @@ function connectWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
   const policy = active;
   if (policy !== null && policy.clients && this.connecting) {
     const kind = handleKind(this);
-    if (kind === 'TCP' || kind === '') whenConnected(this, onClientConnected);
+    if (kind === 'TCP' || kind === '') whenConnected(this);
   }
   return result;
 }
 
+// Node's own record of its last setKeepAlive on a socket (net.js keeps it in
+// two symbol-keyed properties, set in the Socket constructor), found once.
+// A call that leaves it unchanged made no system call (Node skips repeats),
+// so a socket that has the policy still has it: http.Agent repeats
+// setKeepAlive(true, keepAliveMsecs) every time it reuses a socket.
+let nodeRecord: readonly [symbol, symbol] | null | undefined;
+
+function nodeRecordOf(socket: net.Socket): readonly [symbol, symbol] | null {
+  if (nodeRecord === undefined) {
+    const symbols = Object.getOwnPropertySymbols(socket);
+    const enable = symbols.find((s) => s.description === 'kSetKeepAlive');
+    const delay = symbols.find((s) => s.description === 'kSetKeepAliveInitialDelay');
+    nodeRecord = enable && delay ? [enable, delay] : null;
+  }
+  return nodeRecord;
+}
+
 function setKeepAliveWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
+  const record = nodeRecordOf(this);
+  const own = this as unknown as Marked;
+  const enableBefore = record && own[record[0]];
+  const delayBefore = record && own[record[1]];
   const result = originalSetKeepAlive!.apply(this, args);
   const policy = active;
   if (policy !== null) {
@@ -354,6 +397,8 @@ function setKeepAliveWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
       if (isConnected(this) && covers(policy, this)) turnOff(this);
     } else {
       turnedOff.delete(this);
+      const nodeCalledTheOs = record === null || own[record[0]] !== enableBefore || own[record[1]] !== delayBefore;
+      if (!nodeCalledTheOs && own[kMark] === policy) return result;
       if (isConnected(this) && covers(policy, this)) applyPolicy(policy, this);
     }
   }

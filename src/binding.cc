@@ -5,6 +5,8 @@
 // JavaScript interface (typed in lib/binding.ts; health in lib/health.ts):
 //   set(fd, request: Int32Array[5], out: Int32Array[8], ...locator) -> errno
 //   get(fd, out: Int32Array[8], ...locator) -> errno
+//   bind(request, out) once per thread, then setFd(fd), getFd(fd) and
+//   applyFd(fd) (set without the read-back) use those two arrays.
 //   health(fd, out: Float64Array[16], ...locator) -> errno
 // where errno is 0 or a negative errno, out[0..4] receive the state read back
 // after the call, out[5] the mask of values that came from the kernel, and on
@@ -54,13 +56,25 @@ bool ThrowTypeError(Napi::Env env, const char* message) {
   return false;
 }
 
-int32_t* OutArray(const Napi::Value& value) {
-  if (!value.IsTypedArray()) return nullptr;
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  if (array.TypedArrayType() != napi_int32_array ||
-      array.ElementLength() < kOutLength)
+// The data of an Int32Array of at least `min_length` elements, or nullptr.
+// One napi_get_typedarray_info call: node-addon-api's IsTypedArray(),
+// As<TypedArray>() and As<Int32Array>() make three.
+int32_t* Int32Data(napi_env env, const Napi::Value& value, size_t min_length) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
+                               nullptr) != napi_ok ||
+      type != napi_int32_array || length < min_length)
     return nullptr;
-  return array.As<Napi::Int32Array>().Data();
+  return static_cast<int32_t*>(data);
+}
+
+// An int32 as a JavaScript number, without node-addon-api's double.
+Napi::Value Int32(Napi::Env env, int32_t value) {
+  napi_value result = nullptr;
+  napi_create_int32(env, value, &result);
+  return Napi::Value(env, result);
 }
 
 double* HealthOutArray(const Napi::Value& value) {
@@ -108,27 +122,25 @@ Napi::Value Finish(Napi::Env env, bool ok, const State& state,
   if (!ok) {
     out[kOutOption] = failure.option;
     out[kOutSyscall] = failure.syscall;
-    return Napi::Number::New(env, failure.err);
+    return Int32(env, failure.err);
   }
   for (int32_t i = 0; i < kFieldCount; i++) out[i] = state.value[i];
   out[kOutReadMask] = static_cast<int32_t>(state.read_mask);
-  return Napi::Number::New(env, 0);
+  return Int32(env, 0);
 }
 
 Napi::Value Set(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t* out = info.Length() >= 3 ? OutArray(info[2]) : nullptr;
-  if (!info[0].IsNumber() || !info[1].IsTypedArray() || out == nullptr) {
+  int32_t* out = info.Length() >= 3 ? Int32Data(env, info[2], kOutLength) : nullptr;
+  if (!info[0].IsNumber() || out == nullptr) {
     ThrowTypeError(env, "set(fd, request, out): bad arguments");
     return env.Undefined();
   }
-  Napi::TypedArray request_array = info[1].As<Napi::TypedArray>();
-  if (request_array.TypedArrayType() != napi_int32_array ||
-      request_array.ElementLength() < kFieldCount) {
+  const int32_t* values = Int32Data(env, info[1], kFieldCount);
+  if (values == nullptr) {
     ThrowTypeError(env, "set(fd, request, out): request must be Int32Array[5]");
     return env.Undefined();
   }
-  const int32_t* values = request_array.As<Napi::Int32Array>().Data();
   Request request;
   for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = values[i];
 
@@ -142,7 +154,7 @@ Napi::Value Set(const Napi::CallbackInfo& info) {
 
 Napi::Value Get(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t* out = info.Length() >= 2 ? OutArray(info[1]) : nullptr;
+  int32_t* out = info.Length() >= 2 ? Int32Data(env, info[1], kOutLength) : nullptr;
   if (!info[0].IsNumber() || out == nullptr) {
     ThrowTypeError(env, "get(fd, out): bad arguments");
     return env.Undefined();
@@ -174,6 +186,84 @@ Napi::Value HealthOf(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
+// The request and out arrays registered by bind(), per thread (instance
+// data), held by references so their ArrayBuffers stay alive.
+struct Bound {
+  Napi::Reference<Napi::Value> request_ref;
+  Napi::Reference<Napi::Value> out_ref;
+  int32_t* request = nullptr;
+  int32_t* out = nullptr;
+};
+
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t* request = info.Length() >= 2 ? Int32Data(env, info[0], kFieldCount) : nullptr;
+  int32_t* out = info.Length() >= 2 ? Int32Data(env, info[1], kOutLength) : nullptr;
+  if (request == nullptr || out == nullptr) {
+    ThrowTypeError(env, "bind(request: Int32Array[5], out: Int32Array[8]): bad arguments");
+    return env.Undefined();
+  }
+  Bound* bound = env.GetInstanceData<Bound>();
+  if (bound == nullptr) {
+    bound = new Bound();
+    env.SetInstanceData(bound);
+  }
+  bound->request_ref = Napi::Persistent(info[0]);
+  bound->out_ref = Napi::Persistent(info[1]);
+  bound->request = request;
+  bound->out = out;
+  return env.Undefined();
+}
+
+// The bound arrays for setFd/getFd/applyFd(fd), or nullptr with a TypeError.
+Bound* BoundFor(const Napi::CallbackInfo& info) {
+  Bound* bound = info.Env().GetInstanceData<Bound>();
+  if (bound == nullptr || !info[0].IsNumber()) {
+    ThrowTypeError(info.Env(), "setFd/getFd/applyFd(fd): fd must be a number, after bind()");
+    return nullptr;
+  }
+  return bound;
+}
+
+Napi::Value SetFd(const Napi::CallbackInfo& info) {
+  Bound* bound = BoundFor(info);
+  if (bound == nullptr) return info.Env().Undefined();
+  Request request;
+  for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = bound->request[i];
+  os_socket sock;
+  Failure failure{0, 0, 0};
+  State state;
+  bool ok = Resolve(info, 1, &sock, &failure) &&
+            Apply(sock, request, &failure) && Read(sock, &state, &failure);
+  return Finish(info.Env(), ok, state, failure, bound->out);
+}
+
+Napi::Value GetFd(const Napi::CallbackInfo& info) {
+  Bound* bound = BoundFor(info);
+  if (bound == nullptr) return info.Env().Undefined();
+  os_socket sock;
+  Failure failure{0, 0, 0};
+  State state;
+  bool ok = Resolve(info, 1, &sock, &failure) && Read(sock, &state, &failure);
+  return Finish(info.Env(), ok, state, failure, bound->out);
+}
+
+// SetFd without the read-back, for callers that do not look at the state
+// (the drop-in policy, once per connection).
+Napi::Value ApplyFd(const Napi::CallbackInfo& info) {
+  Bound* bound = BoundFor(info);
+  if (bound == nullptr) return info.Env().Undefined();
+  Request request;
+  for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = bound->request[i];
+  os_socket sock;
+  Failure failure{0, 0, 0};
+  if (Resolve(info, 1, &sock, &failure) && Apply(sock, request, &failure))
+    return Int32(info.Env(), 0);
+  bound->out[kOutOption] = failure.option;
+  bound->out[kOutSyscall] = failure.syscall;
+  return Int32(info.Env(), failure.err);
+}
+
 Napi::Array IntArray(Napi::Env env, const int32_t* values, size_t length) {
   Napi::Array array = Napi::Array::New(env, length);
   for (size_t i = 0; i < length; i++) array.Set(i, values[i]);
@@ -203,6 +293,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("syscallNames", StringArray(env, kSyscallNames, kSyscallCount));
   exports.Set("set", Napi::Function::New(env, Set, "set"));
   exports.Set("get", Napi::Function::New(env, Get, "get"));
+  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
+  exports.Set("setFd", Napi::Function::New(env, SetFd, "setFd"));
+  exports.Set("getFd", Napi::Function::New(env, GetFd, "getFd"));
+  exports.Set("applyFd", Napi::Function::New(env, ApplyFd, "applyFd"));
   exports.Set("health", Napi::Function::New(env, HealthOf, "health"));
   exports.Set("healthFieldMask", HealthFieldMask());
   exports.Set("stateNames", StringArray(env, kStateNames, kTcpStateCount));

@@ -32,8 +32,11 @@ t.test('works in worker threads, two at once', async (t) => {
   const results = await Promise.all(
     [11, 22].map(async (idle) => {
       const worker = new Worker(workerScript, { eval: true, workerData: { entry, idle } });
+      // Both listeners up front: a worker that ends right after posting may
+      // emit 'exit' in the same tick as its last 'message'.
+      const exited = once(worker, 'exit');
       const [message] = await once(worker, 'message');
-      await once(worker, 'exit');
+      await exited;
       return message as { server: { idle: number }; client: { idle: number } };
     }),
   );

@@ -76,8 +76,10 @@ t.test("Node's own setKeepAlive is visible (and what it does to interval and cou
   t.comment(`after socket.setKeepAlive(true, 45000): interval ${after.interval}, count ${after.count}`);
 });
 
-t.test('the kernel keepalive timer (ss -tnoi) matches the idle that was set', async (t) => {
-  if (!needs(t, linux, 'ss -tnoi timers are a Linux oracle')) return;
+t.test('the kernel keepalive timer (ss -tnoi) matches the idle that was set', {
+  // Not a missing tool but another platform: the Windows run (under Wine) checks ss from the Linux host.
+  skip: !linux && 'ss -tnoi shows Linux sockets; on other systems this oracle does not apply',
+}, async (t) => {
   if (!needs(t, hasCommand('ss'), 'ss (iproute2) is not installed')) return;
   const { client, server } = await tcpPair(t);
   const checks: Array<[net.Socket, number]> = [

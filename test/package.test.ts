@@ -77,7 +77,7 @@ t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { 
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed[0]!.files.map((f) => f.path);
-  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'register.mjs', 'src/binding.cc', 'src/keepalive_win.cc']) {
+  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/index.d.ts', 'dist/register.js', 'register.mjs', 'bin/tcp-keepalive.js', 'dist/cli.js', 'src/binding.cc', 'src/keepalive_win.cc', 'src/health_win.cc']) {
     t.ok(files.includes(wanted), `tarball holds ${wanted}`);
   }
   t.ok(files.some((f) => f.startsWith(`prebuilds/${platformDir}/`) && f.endsWith('.node')), 'tarball holds the prebuild');
@@ -95,6 +95,12 @@ t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { 
   });
   const installed = path.join(project, 'node_modules', 'tcp-keepalive');
   t.notOk(fs.existsSync(path.join(installed, 'build')), 'nothing was compiled at install');
+
+  const bin = path.join(project, 'node_modules', '.bin', 'tcp-keepalive');
+  const plan = JSON.parse(run(bin, ['plan', '--preset', 'database', '--json'], project, { PREBUILDS_ONLY: '1' })) as { detectAfter: number };
+  t.equal(plan.detectAfter, 120, 'the tcp-keepalive command runs from the installed tarball');
+  const info = JSON.parse(run('npx', ['--no-install', 'tcp-keepalive', 'info', '--json'], project, { PREBUILDS_ONLY: '1' })) as { platform: string };
+  t.equal(info.platform, process.platform, 'and through npx');
 
   fs.writeFileSync(path.join(project, 'consumer.cjs'), consumerScript);
   const result = JSON.parse(run(process.execPath, ['consumer.cjs'], project, { PREBUILDS_ONLY: '1' })) as {
