@@ -42,6 +42,15 @@ export interface OptionSpec {
 
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
+/** The keepalive settings, as `plan` and `probe` both take them. */
+export const SETTING_SPECS: OptionSpecs = {
+  preset: { type: 'string', value: 'NAME' },
+  idle: { type: 'string', value: 'SECONDS' },
+  interval: { type: 'string', value: 'SECONDS' },
+  count: { type: 'string', value: 'N' },
+  'user-timeout': { type: 'string', value: 'SECONDS|auto' },
+};
+
 export interface Parsed {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];

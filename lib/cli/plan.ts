@@ -4,7 +4,7 @@
 import { computeDetectAfter } from '../detect';
 import { isPresetName, presetNames, presets, type PresetName } from '../presets';
 import { supported } from '../supported';
-import { closest, EXIT, integer, optionHelp, parse, seconds, UsageError, type OptionSpecs } from './args';
+import { closest, EXIT, integer, optionHelp, parse, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, rate, bytes, table, wrap } from './format';
 import type { Io } from './io';
 
@@ -325,11 +325,7 @@ export function renderPlan(plan: Plan): string {
 }
 
 const SPECS: OptionSpecs = {
-  preset: { type: 'string', value: 'NAME' },
-  idle: { type: 'string', value: 'SECONDS' },
-  interval: { type: 'string', value: 'SECONDS' },
-  count: { type: 'string', value: 'N' },
-  'user-timeout': { type: 'string', value: 'SECONDS|auto' },
+  ...SETTING_SPECS,
   'detect-within': { type: 'string', value: 'SECONDS' },
   'survive-outage': { type: 'string', value: 'SECONDS' },
   'lb-idle-timeout': { type: 'string', value: 'SECONDS' },

@@ -9,16 +9,12 @@ import { getKeepalive, setKeepalive, type KeepaliveState } from '../keepalive';
 import { isPresetName, presetNames, presetSettings, defaultPresetName } from '../presets';
 import { supported } from '../supported';
 import { validateOptions, type KeepaliveOptions } from '../validate';
-import { closest, EXIT, integer, optionHelp, parse, seconds, UsageError, type OptionSpecs } from './args';
+import { closest, EXIT, integer, optionHelp, parse, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, millis, table } from './format';
 import type { Io } from './io';
 
 const SPECS: OptionSpecs = {
-  preset: { type: 'string', value: 'NAME' },
-  idle: { type: 'string', value: 'SECONDS' },
-  interval: { type: 'string', value: 'SECONDS' },
-  count: { type: 'string', value: 'N' },
-  'user-timeout': { type: 'string', value: 'SECONDS|auto' },
+  ...SETTING_SPECS,
   watch: { type: 'boolean', short: 'w' },
   'send-every': { type: 'string', value: 'SECONDS' },
   duration: { type: 'string', value: 'SECONDS' },
