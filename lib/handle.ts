@@ -49,6 +49,17 @@ function kindOf(handle: InternalHandle): string {
 }
 
 /**
+ * The kind of the OS handle under a socket ('TCP', 'Pipe', 'JSStream', ...;
+ * a TLS socket's is the stream it wraps), or '' without a handle.
+ */
+export function handleKind(socket: Socket): string {
+  let handle = (socket as unknown as InternalSocket)._handle;
+  if (handle === null || handle === undefined) return '';
+  if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
+  return kindOf(handle);
+}
+
+/**
  * Whether the socket has no connected handle yet and will get one on
  * 'connect' (still connecting, or created and not yet connected).
  */

@@ -26,6 +26,7 @@ import * as net from 'node:net';
 
 import { computeDetectAfter } from './detect';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import { handleKind } from './handle';
 import { applyPrepared, applyValidated, prepareSettings, setKeepalive } from './keepalive';
 import type { ValidOptions } from './validate';
 import { isPresetName, presetNames, presets, presetSettings, type Preset, type PresetName } from './presets';
@@ -302,14 +303,6 @@ function warnOnce(policy: ActivePolicy, error: Coded, what: string): void {
   warning.name = 'TcpKeepaliveWarning';
   warning.code = error.code ?? 'ERR_KEEPALIVE_POLICY';
   process.emitWarning(warning);
-}
-
-/** The kind of the OS handle under a socket: 'TCP', 'Pipe', 'JSStream', ... or '' without one. */
-function handleKind(socket: net.Socket): string {
-  let handle = (socket as unknown as InternalSocket)._handle;
-  if (handle === null || handle === undefined) return '';
-  if (handle.constructor.name === 'TLSWrap' && handle._parent) handle = handle._parent;
-  return handle.constructor.name;
 }
 
 function isConnected(socket: net.Socket): boolean {

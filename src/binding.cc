@@ -129,6 +129,31 @@ Napi::Value Finish(Napi::Env env, bool ok, const State& state,
   return Int32(env, 0);
 }
 
+// Applies `values` to the socket named by info[0] (locator from
+// info[first_locator] on), then reads the state back into `out`.
+Napi::Value SetAndRead(const Napi::CallbackInfo& info, size_t first_locator,
+                       const int32_t* values, int32_t* out) {
+  Request request;
+  for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = values[i];
+  os_socket sock;
+  Failure failure{0, 0, 0};
+  State state;
+  bool ok = Resolve(info, first_locator, &sock, &failure) &&
+            Apply(sock, request, &failure) && Read(sock, &state, &failure);
+  return Finish(info.Env(), ok, state, failure, out);
+}
+
+// Reads the state of the socket named by info[0] into `out`.
+Napi::Value ReadInto(const Napi::CallbackInfo& info, size_t first_locator,
+                     int32_t* out) {
+  os_socket sock;
+  Failure failure{0, 0, 0};
+  State state;
+  bool ok = Resolve(info, first_locator, &sock, &failure) &&
+            Read(sock, &state, &failure);
+  return Finish(info.Env(), ok, state, failure, out);
+}
+
 Napi::Value Set(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t* out = info.Length() >= 3 ? Int32Data(env, info[2], kOutLength) : nullptr;
@@ -141,15 +166,7 @@ Napi::Value Set(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, "set(fd, request, out): request must be Int32Array[5]");
     return env.Undefined();
   }
-  Request request;
-  for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = values[i];
-
-  os_socket sock;
-  Failure failure{0, 0, 0};
-  State state;
-  bool ok = Resolve(info, 3, &sock, &failure) &&
-            Apply(sock, request, &failure) && Read(sock, &state, &failure);
-  return Finish(env, ok, state, failure, out);
+  return SetAndRead(info, 3, values, out);
 }
 
 Napi::Value Get(const Napi::CallbackInfo& info) {
@@ -159,11 +176,7 @@ Napi::Value Get(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, "get(fd, out): bad arguments");
     return env.Undefined();
   }
-  os_socket sock;
-  Failure failure{0, 0, 0};
-  State state;
-  bool ok = Resolve(info, 2, &sock, &failure) && Read(sock, &state, &failure);
-  return Finish(env, ok, state, failure, out);
+  return ReadInto(info, 2, out);
 }
 
 Napi::Value HealthOf(const Napi::CallbackInfo& info) {
@@ -228,24 +241,13 @@ Bound* BoundFor(const Napi::CallbackInfo& info) {
 Napi::Value SetFd(const Napi::CallbackInfo& info) {
   Bound* bound = BoundFor(info);
   if (bound == nullptr) return info.Env().Undefined();
-  Request request;
-  for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = bound->request[i];
-  os_socket sock;
-  Failure failure{0, 0, 0};
-  State state;
-  bool ok = Resolve(info, 1, &sock, &failure) &&
-            Apply(sock, request, &failure) && Read(sock, &state, &failure);
-  return Finish(info.Env(), ok, state, failure, bound->out);
+  return SetAndRead(info, 1, bound->request, bound->out);
 }
 
 Napi::Value GetFd(const Napi::CallbackInfo& info) {
   Bound* bound = BoundFor(info);
   if (bound == nullptr) return info.Env().Undefined();
-  os_socket sock;
-  Failure failure{0, 0, 0};
-  State state;
-  bool ok = Resolve(info, 1, &sock, &failure) && Read(sock, &state, &failure);
-  return Finish(info.Env(), ok, state, failure, bound->out);
+  return ReadInto(info, 1, bound->out);
 }
 
 // SetFd without the read-back, for callers that do not look at the state
