@@ -5,33 +5,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <netinet/tcp_fsm.h>
 #include <sys/socket.h>
 
 #include "health.h"
+#include "health_bsd.h"
 
 namespace tcpka {
-
-namespace {
-
-TcpState StateFrom(int bsd_state) {
-  switch (bsd_state) {
-    case TCPS_CLOSED: return kStateClosed;
-    case TCPS_LISTEN: return kStateListen;
-    case TCPS_SYN_SENT: return kStateSynSent;
-    case TCPS_SYN_RECEIVED: return kStateSynReceived;
-    case TCPS_ESTABLISHED: return kStateEstablished;
-    case TCPS_CLOSE_WAIT: return kStateCloseWait;
-    case TCPS_FIN_WAIT_1: return kStateFinWait1;
-    case TCPS_CLOSING: return kStateClosing;
-    case TCPS_LAST_ACK: return kStateLastAck;
-    case TCPS_FIN_WAIT_2: return kStateFinWait2;
-    case TCPS_TIME_WAIT: return kStateTimeWait;
-    default: return kStateUnknown;
-  }
-}
-
-}  // namespace
 
 uint32_t HealthFieldMask() {
   return (1u << kHealthState) | (1u << kHealthRtoMs) | (1u << kHealthRttMs) |
@@ -50,7 +29,7 @@ bool ReadHealth(os_socket sock, Health* health, Failure* failure) {
   }
   double* v = health->value;
   for (int32_t i = 0; i < kHealthFieldCount; i++) v[i] = kUnreported;
-  v[kHealthState] = StateFrom(info.tcpi_state);
+  v[kHealthState] = StateFromBsd(info.tcpi_state);
   v[kHealthRtoMs] = info.tcpi_rto;
   v[kHealthRttMs] = info.tcpi_srtt;
   v[kHealthTotalRetransmits] =

@@ -5,16 +5,14 @@
 import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { binding } from '../lib/binding';
 import { getHealth, healthFields, healthSource, type TcpHealth } from '../lib/health';
 import { setKeepalive } from '../lib/keepalive';
 import { ROOT, track, type Running } from './helpers/cli';
-import { listen, tcpPair, tlsPair } from './helpers/net';
+import { listen, tcpPair, tlsPair, unixClient } from './helpers/net';
 import { netnsSupport, twoHosts, type TwoHosts } from './helpers/netns';
 import { ssInfo } from './helpers/ssinfo';
 import { hasCommand, needs } from './helpers/tools';
@@ -119,15 +117,7 @@ t.test('errors like getKeepalive', async (t) => {
   pending.destroy();
   t.throws(() => getHealth(pending), { code: 'ERR_SOCKET_CLOSED' });
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tka-health-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const unixServer = net.createServer();
-  unixServer.listen(path.join(dir, 's.sock'));
-  await once(unixServer, 'listening');
-  t.teardown(() => void unixServer.close());
-  const unix = net.connect(path.join(dir, 's.sock'));
-  t.teardown(() => void unix.destroy());
-  await once(unix, 'connect');
+  const unix = await unixClient(t);
   t.throws(() => getHealth(unix), { code: 'ERR_KEEPALIVE_NOT_TCP' });
 });
 
@@ -143,15 +133,7 @@ t.test('raw binding: bad arguments throw, the OS refusing is a system error', { 
   t.equal(binding.syscallNames[out[15]!], 'getsockopt');
 
   // A Unix domain socket's descriptor: TCP_INFO is refused with EOPNOTSUPP.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tka-health-raw-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const unixServer = net.createServer();
-  unixServer.listen(path.join(dir, 's.sock'));
-  await once(unixServer, 'listening');
-  t.teardown(() => void unixServer.close());
-  const unix = net.connect(path.join(dir, 's.sock'));
-  t.teardown(() => void unix.destroy());
-  await once(unix, 'connect');
+  const unix = await unixClient(t);
   const fd = (unix as unknown as { _handle: { fd: number } })._handle.fd;
   t.equal(health(fd, out), -95, 'EOPNOTSUPP for a Unix domain socket');
   t.equal(binding.optionNames[out[14]!], 'TCP_INFO');

@@ -1,9 +1,12 @@
 // Loopback connections for tests: every socket kind Node makes, on random
 // ports, closed by t.teardown even when a test fails.
 import { once } from 'node:events';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tls from 'node:tls';
 
 import { tlsCredentials } from './tls';
@@ -93,4 +96,18 @@ export async function httpPair(t: Teardown, secure: boolean): Promise<Pair & { f
     await once(res, 'end');
   };
   return { client, server: serverSocket, finish };
+}
+
+/** A connected Unix domain socket client (and its server), in a throwaway directory. */
+export async function unixClient(t: Teardown): Promise<net.Socket> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-unix-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const server = net.createServer();
+  server.listen(path.join(dir, 's.sock'));
+  await once(server, 'listening');
+  t.teardown(() => void server.close());
+  const client = net.connect(path.join(dir, 's.sock'));
+  t.teardown(() => void client.destroy());
+  await once(client, 'connect');
+  return client;
 }
