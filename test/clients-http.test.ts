@@ -16,7 +16,7 @@ import axios from 'axios';
 import * as undici from 'undici';
 
 import { createHttpAgent, createHttpsAgent, createUndiciDispatcher, install } from '../lib/index';
-import { EXPECTED, expectKeepalive, POLICY, socketsTo, until, type Values } from './helpers/dropin';
+import { EXPECTED, expectKeepalive, POLICY, socketsTo, tlsConnectKeepAlive, until, type Values } from './helpers/dropin';
 import { listen } from './helpers/net';
 import { tlsCredentials } from './helpers/tls';
 
@@ -103,9 +103,9 @@ const clients: Client[] = [
       t.teardown(() => agent.destroy());
       return nodeRequest(agent);
     },
-    // Node's Agent sets keepAliveMsecs (1 s) on new plain sockets, on TLS
-    // ones only when they go back to the pool.
-    idle: { plain: [1, 1, 1], tls: [null, 1, 1] },
+    // Node's Agent sets keepAliveMsecs (1 s) on new plain sockets; on TLS
+    // ones before Node 24 only when they go back to the pool.
+    idle: { plain: [1, 1, 1], tls: [tlsConnectKeepAlive ? 1 : null, 1, 1] },
   },
   {
     name: 'axios',

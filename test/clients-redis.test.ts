@@ -11,7 +11,7 @@ import { createClient, createClientPool } from 'redis';
 import type * as net from 'node:net';
 
 import { install } from '../lib/index';
-import { EXPECTED, expectKeepalive, oneSocketTo, POLICY, socketsTo, until, type Values } from './helpers/dropin';
+import { EXPECTED, expectKeepalive, oneSocketTo, POLICY, socketsTo, tlsConnectKeepAlive, until, type Values } from './helpers/dropin';
 import { dbSupport, startRedis, type DbServer } from './helpers/servers';
 import { needs } from './helpers/tools';
 
@@ -49,8 +49,11 @@ const libraries: Library[] = [
   },
   {
     name: 'node-redis',
-    // Its keepAlive goes in connect options, which tls.connect ignores: off over TLS.
-    baseline: { tcp: { enabled: true, idle: 30, interval: 1, count: 10 }, tls: { enabled: false } },
+    // Its keepAlive goes in connect options, which tls.connect ignores before Node 24: off over TLS there.
+    baseline: {
+      tcp: { enabled: true, idle: 30, interval: 1, count: 10 },
+      tls: tlsConnectKeepAlive ? { enabled: true, idle: 30, interval: 1, count: 10 } : { enabled: false },
+    },
     run: async (t, server, tls, check) => {
       const socket = tls
         ? { host: server.host, port: server.tlsPort!, tls: true as const, ca: server.ca!, servername: 'localhost' }

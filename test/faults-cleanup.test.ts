@@ -33,19 +33,44 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Inodes of the network namespaces some process is in right now. */
-function namespacesInUse(): Set<number> {
-  const inUse = new Set<number>();
+/** A process, told apart from a later one with the same pid by its start time. */
+interface ProcessId {
+  pid: number;
+  start: string;
+}
+
+/** Field 22 of /proc/PID/stat (start time since boot), or null when gone. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The processes in the network namespaces with these inodes right now. (An
+ * inode alone cannot say later on that a namespace is gone: the kernel
+ * reuses the numbers of freed namespaces for new ones, such as those of
+ * fault tests running at the same time.)
+ */
+function processesIn(inodes: readonly number[]): ProcessId[] {
+  const found: ProcessId[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      inUse.add(fs.statSync(`/proc/${entry}/ns/net`).ino);
+      if (!inodes.includes(fs.statSync(`/proc/${entry}/ns/net`).ino)) continue;
+      const start = startTime(Number(entry));
+      if (start !== null) found.push({ pid: Number(entry), start });
     } catch {
       // gone meanwhile
     }
   }
-  return inUse;
+  return found;
 }
+
+const running = (p: ProcessId): boolean => startTime(p.pid) === p.start;
 
 /** Polls `check` every 50 ms until it holds or `ms` pass; returns its last result. */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
@@ -81,6 +106,9 @@ if (needs(t, support.ok, support.reason) && needs(t, hasCommand('nft'), 'nft (nf
     const { made: killed, child } = await runFixture('hold');
     t.teardown(() => void child.kill('SIGKILL'));
     const inodes = killed.namespaces.map((ns) => fs.statSync(`/var/run/netns/${ns}`).ino);
+    // Nothing can enter those namespaces later but through their names,
+    // which the next run deletes: these are all that can hold them.
+    const holders = processesIn(inodes);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
@@ -103,12 +131,10 @@ if (needs(t, support.ok, support.reason) && needs(t, hasCommand('nft'), 'nft (nf
     const listed = (): string[] => suiteNamespaces().filter((ns) => [...killed.namespaces, ...next.namespaces].includes(ns));
     t.same(listed(), [], '`ip netns list` shows neither run\'s namespaces');
     t.ok(await eventually(() => !killed.pids.some(alive), 5000), 'the processes left inside were killed');
+    t.ok(holders.length >= 2, `${holders.length} processes were in the killed run's namespaces`);
     t.ok(
-      await eventually(() => {
-        const inUse = namespacesInUse();
-        return !inodes.some((ino) => inUse.has(ino));
-      }, 5000),
-      'no process is left in the killed run\'s namespaces, so the kernel frees them and their veth pair',
+      await eventually(() => !holders.some(running), 5000),
+      'none of them is left, so nothing holds the namespaces and the kernel frees them and their veth pair',
     );
     const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
     t.notOk(

@@ -14,7 +14,7 @@ import { setKeepalive, getKeepalive, type KeepaliveState } from '../lib/index';
 import { httpPair, listen, tcpPair, tlsPair } from './helpers/net';
 import { tlsCredentials } from './helpers/tls';
 import { keepaliveTimer } from './helpers/ss';
-import { hasCommand } from './helpers/tools';
+import { hasCommand, scaled } from './helpers/tools';
 
 const wanted = { idle: 61, interval: 7, count: 4, userTimeout: 'auto' as const };
 const expected = { enabled: true, idle: 61, interval: 7, count: 4, userTimeout: 89, detectAfter: 89 };
@@ -196,9 +196,11 @@ t.test('a socket destroyed mid-way through a series of calls', async (t) => {
 
 t.test("a descriptor closed behind Node's back gives a system error, not a crash", { skip: process.platform === 'win32' ? 'no descriptors on Windows' : false }, async (t) => {
   // In a child process: a descriptor closed under libuv breaks that event loop.
-  const child = spawnSync(process.execPath, [...process.execArgv, path.join(__dirname, 'fixtures', 'closed-fd.ts')], {
+  // closed-fd.ts, or the .js tsc made of it when this file runs compiled (the emulated arm64 run).
+  const fixture = path.join(__dirname, 'fixtures', `closed-fd${path.extname(__filename)}`);
+  const child = spawnSync(process.execPath, [...process.execArgv, fixture], {
     encoding: 'utf8',
-    timeout: 20_000,
+    timeout: scaled(20_000),
   });
   t.equal(child.status, 0, `child exited cleanly ${child.stderr}`);
   const results = JSON.parse(child.stdout) as Record<string, Record<string, unknown>>;

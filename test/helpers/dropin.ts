@@ -17,6 +17,15 @@ export const EXPECTED = { enabled: true, idle: 67, interval: 7, count: 4, userTi
 
 export const haveSs = process.platform === 'linux' && hasCommand('ss');
 
+/**
+ * Whether tls.connect() acts on its keepAlive / keepAliveInitialDelay
+ * options, as net.connect() does. Measured: Node 20.20.2 and 22.23.3 ignore
+ * them on TLS sockets; 24.21.0 and 26.10.0 honour them (idle = the delay,
+ * interval 1 s, count 10, like setKeepAlive). Libraries that pass them there
+ * (node-redis, Node's https.Agent) get keepalive over TLS from Node 24 on.
+ */
+export const tlsConnectKeepAlive = Number(process.versions.node.split('.')[0]) >= 24;
+
 export interface Values {
   enabled: boolean;
   idle?: number;

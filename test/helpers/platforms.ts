@@ -193,20 +193,9 @@ export const hostOnlyTests: Readonly<Record<string, string>> = {
   'test/platform-node-versions.test.ts': 'drives the Node version runs itself',
   'test/platform-package.test.ts': 'packs and installs with the host npm, then loads each prebuild on its platform',
   'test/platform-win32.test.ts': 'drives the Windows run itself',
+  'test/platform-win32-faults.test.ts': 'drives node.exe under Wine in the fault harness itself',
   'test/platform-workflow.test.ts': 'lints the GitHub workflow; no Node runtime behaviour',
 };
-
-/**
- * Test files of the main run left out of the other Node versions and the
- * arm64 run, by name pattern, with the reason: what they test does not
- * depend on the Node version or the CPU, and they are long. Set
- * TCP_KEEPALIVE_CROSS_TESTS=all to run them too.
- */
-export const notCrossTested: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^test\/faults-/, 'network faults between namespaces: the kernel detects the dead peer, the same kernel for every Node version and for the emulated arm64 process; long waits by design'],
-  [/^test\/clients-/, 'third-party client libraries against real database and HTTP servers; long start-ups'],
-  [/^test\/bench\./, 'the benchmark\'s own sanity run'],
-];
 
 /** Every tap test file of the work tree (tap's `include: test/**\/*.test.ts`), relative to the root. */
 export function allTestFiles(): string[] {
@@ -224,58 +213,52 @@ export function allTestFiles(): string[] {
 
 /**
  * The suite run on the other Node versions and on arm64: every test file
- * but the host-only ones and those in notCrossTested (unless
- * TCP_KEEPALIVE_CROSS_TESTS is `all`, or a list of files to run instead).
+ * but the host-only ones; TCP_KEEPALIVE_CROSS_TESTS, a list of files,
+ * narrows it (for a developer rerunning one file).
  */
 export function crossSuiteFiles(): string[] {
-  const setting = process.env.TCP_KEEPALIVE_CROSS_TESTS ?? '';
   const all = allTestFiles().filter((f) => !(f in hostOnlyTests));
-  if (setting === 'all') return all;
-  const only = setting.split(/[\s,]+/).filter(Boolean);
-  if (only.length > 0) return all.filter((f) => only.includes(f));
-  return all.filter((f) => !notCrossTested.some(([pattern]) => pattern.test(f)));
+  const only = (process.env.TCP_KEEPALIVE_CROSS_TESTS ?? '').split(/[\s,]+/).filter(Boolean);
+  return only.length > 0 ? all.filter((f) => only.includes(f)) : all;
 }
 
 /**
- * The arm64 run's files: those of crossSuiteFiles() that load the native
- * addon or exercise sockets through it, where the CPU and the ABI matter.
- * Emulation runs each Node process 10-30 times slower than native, so the
- * pure-JavaScript files (CPU-independent; run natively on Node 20-26) and
- * the command-line tool's tests (a new process per case, some through a
- * shell and a terminal, with 10-20 s bounds) are left to the x64 runs.
+ * Test files the emulated arm64 run leaves out, and why: each needs what
+ * qemu-user cannot give an arm64 process on this machine.
  */
-export const ARM64_FILES: readonly string[] = [
-  'test/binding.test.ts',
-  'test/detect.test.ts',
-  'test/handle.test.ts',
-  'test/keepalive.test.ts',
-  'test/policy.test.ts',
-  'test/validate.test.ts',
-];
-
-/** Left out of the arm64 run although native, and why. */
 export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
-  'test/health.test.ts': 'qemu-user passes every SOL_TCP getsockopt through as a 4-byte int, so the TCP_INFO struct cannot be read through the emulator (getsockopt EPROTO, measured); its fault cases also start namespace peers with 10 s bounds',
+  'test/health.test.ts': 'qemu-user passes every SOL_TCP getsockopt through as a 4-byte int, so the TCP_INFO struct cannot be read through the emulator (getsockopt EPROTO, measured)',
+  'test/cli/probe.test.ts': "`tcp-keepalive probe` reports the probes from TCP_INFO (getHealth), which cannot be read through qemu-user (as health.test.ts)",
+  'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
+
+const TCP_INFO = 'runs `tcp-keepalive probe`, which reads the probe counts and state from TCP_INFO (getHealth); qemu-user cannot pass TCP_INFO through (as health.test.ts)';
+const NO_BINFMT = 'and starts the arm64 Node from a shell under a pseudo-terminal (`script`), which needs binfmt_misc to run an arm64 program';
 
 /** Subtests left out of the arm64 run (tap's TAP_GREP, inverted), and why. */
 export const ARM64_SUBTESTS_LEFT_OUT: Readonly<Record<string, string>> = {
-  "a descriptor closed behind Node's back gives a system error, not a crash":
-    'starts a child Node on a TypeScript fixture with a 20 s bound; under emulation the child compiles TypeScript at emulation speed',
+  'probe: connects, applies, reads back (text and --json)': TCP_INFO,
+  'probe --watch: the kernel holds the settings (ss), probes are answered': TCP_INFO,
+  'probe --watch: Ctrl-C (SIGINT) stops it cleanly with a summary': TCP_INFO,
+  'probe --watch --json: one JSON object per event': TCP_INFO,
+  'probe --watch on a terminal: one status line, redrawn': `${TCP_INFO}, ${NO_BINFMT}`,
+  'probe --watch on a terminal: Ctrl-C typed at the keyboard': `${TCP_INFO}, ${NO_BINFMT}`,
 };
 
+/** The arm64 run's files: crossSuiteFiles() without ARM64_LEFT_OUT. */
 export function arm64SuiteFiles(): string[] {
-  const cross = crossSuiteFiles();
-  if (process.env.TCP_KEEPALIVE_CROSS_TESTS) return cross;
-  return cross.filter((f) => ARM64_FILES.includes(f));
+  return crossSuiteFiles().filter((f) => !(f in ARM64_LEFT_OUT));
 }
 
-/** The files crossSuiteFiles() leaves out, with the reason, for the log. */
-export function notCrossTestedFiles(): string[] {
-  const run = new Set(crossSuiteFiles());
-  return allTestFiles()
-    .filter((f) => !run.has(f) && !(f in hostOnlyTests))
-    .map((f) => `${f}: ${notCrossTested.find(([pattern]) => pattern.test(f))?.[1] ?? 'not selected'}`);
+/**
+ * Keeps a nested run's whole TAP output in the cache (the assertions carry
+ * only an excerpt of it) and returns where.
+ */
+export function keepLog(name: string, output: string): string {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const file = path.join(cacheDir, `last-${name}.tap`);
+  fs.writeFileSync(file, output);
+  return file;
 }
 
 const NOT_COPIED = new Set(['node_modules', '.git', '.cache', 'build', 'build-win32', 'prebuilds', '.tap', 'coverage']);

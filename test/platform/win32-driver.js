@@ -5,17 +5,10 @@
 //
 //   node.exe win32-driver.js PACKAGE_DIR CONTROL_DIR TLS_DIR
 //
-// Output, one line each, a tab before the JSON (the host reads them from a
-// file; node.exe under Wine cannot write to a pipe):
-//   OK <name>\t<json>        a check made here passed
-//   FAIL <name>\t<json>      ... failed
-//   INFO <name>\t<json>      a measured or reported value
-//   KERNEL <label>\t<json>   asks the host to read, from the Linux kernel that
-//                           Winsock runs on under Wine, the keepalive options
-//                           of the sockets listed [{port, peer, enable, idle,
-//                           interval, count?}] and compare; the driver waits
-//                           for CONTROL_DIR/<label>.done before going on
-//   DONE passed=N failed=M
+// Output: the line protocol of test/platform/win32-lines.js (OK, FAIL, INFO,
+// KERNEL <label> asking the host to read, from the Linux kernel that Winsock
+// runs on under Wine, the keepalive options of the sockets listed
+// [{port, peer, enable, idle, interval, count?}] and compare; DONE).
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -26,34 +19,16 @@ const { once } = require('events');
 
 const [packageDir, controlDir, tlsDir] = process.argv.slice(2);
 const { setKeepalive, getKeepalive, supported } = require(packageDir);
+const { lines, sleep } = require('./win32-lines');
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail) {
-  if (ok) passed++;
-  else failed++;
-  console.log(`${ok ? 'OK' : 'FAIL'} ${name}\t${JSON.stringify(detail === undefined ? null : detail)}`);
-}
-function info(name, value) {
-  console.log(`INFO ${name}\t${JSON.stringify(value)}`);
-}
+const { check, info, kernel, finish } = lines(controlDir);
+
 function codeOf(fn) {
   try {
     fn();
     return null;
   } catch (e) {
     return e.code || String(e);
-  }
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function kernel(label, sockets) {
-  console.log(`KERNEL ${label}\t${JSON.stringify(sockets)}`);
-  const done = path.join(controlDir, `${label}.done`);
-  const deadline = Date.now() + 120000;
-  while (!fs.existsSync(done)) {
-    if (Date.now() > deadline) throw new Error(`the host never answered ${label}`);
-    await sleep(50);
   }
 }
 const want = (socket, enable, idle, interval, count) =>
@@ -324,9 +299,7 @@ async function main() {
     }
   }
   for (const close of closers) close();
-  console.log(`DONE passed=${passed} failed=${failed}`);
-  process.exitCode = failed ? 1 : 0;
-  setTimeout(() => process.exit(), 500).unref();
+  finish();
 }
 
 main();
