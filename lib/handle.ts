@@ -55,8 +55,13 @@ function kindOf(handle: InternalHandle): string {
 export function handleKind(socket: Socket): string {
   let handle = (socket as unknown as InternalSocket)._handle;
   if (handle === null || handle === undefined) return '';
+  // The drop-in policy asks this on every connect: a TCP handle is known by
+  // its class, without reading the constructor's name (a runtime call).
+  if (tcpClass !== undefined && handle.constructor === tcpClass) return 'TCP';
   if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
-  return kindOf(handle);
+  const kind = kindOf(handle);
+  if (kind === 'TCP') tcpClass = handle.constructor;
+  return kind;
 }
 
 /**
@@ -74,6 +79,25 @@ export function isPending(socket: Socket): boolean {
  * ERR_KEEPALIVE_NOT_TCP for anything that is not TCP.
  */
 export function targetOf(socket: Socket): Target {
+  const handle = tcpHandleOf(socket);
+  const fd = handle.fd ?? -1;
+  if (fd >= 0) return { fd };
+  return locatorOf(handle);
+}
+
+/**
+ * The descriptor of a connected TCP socket, or -1 where libuv does not
+ * expose it (Windows: use targetOf). Throws as targetOf does. For the
+ * per-connection path of the drop-in policy: no object per call.
+ */
+export function descriptorOf(socket: Socket): number {
+  const fd = tcpHandleOf(socket).fd ?? -1;
+  if (fd < 0 && process.platform !== 'win32') throw socketClosed();
+  return fd;
+}
+
+/** The TCP handle under a connected socket (a TLS socket's parent); throws as targetOf does. */
+function tcpHandleOf(socket: Socket): InternalHandle {
   const s = socket as unknown as InternalSocket;
   let handle = s._handle;
   if (s.destroyed || handle === null) throw socketClosed();
@@ -85,13 +109,16 @@ export function targetOf(socket: Socket): Target {
     if (kind !== 'TCP') throw notTcp(HANDLE_KINDS[kind] ?? `${kind} handle`);
     tcpClass = handle.constructor;
   }
-  const fd = handle.fd ?? -1;
-  if (fd >= 0) return { fd };
+  return handle;
+}
+
+/** A TCP handle without a descriptor: closed, or on Windows named by its addresses. */
+function locatorOf(handle: InternalHandle): Target {
   if (process.platform !== 'win32') throw socketClosed();
   // Windows: libuv keeps the SOCKET to itself; the native layer finds the
   // handle by the connection's addresses.
   const local: AddressOut = {};
   const remote: AddressOut = {};
   if (handle.getsockname?.(local) !== 0 || handle.getpeername?.(remote) !== 0) throw socketClosed();
-  return { fd, local, remote };
+  return { fd: -1, local, remote };
 }

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { binding, Field, FIELD_COUNT, KEEP, Out } from './binding';
 import { computeDetectAfter } from './detect';
 import { systemError, notConnected, outOfRange } from './errors';
-import { isPending, targetOf, type Target } from './handle';
+import { descriptorOf, isPending, targetOf, type Target } from './handle';
 import { supported, SETTING_FIELDS } from './supported';
 import { validateOptions, validateSocket, type KeepaliveOptions, type ValidOptions } from './validate';
 
@@ -237,8 +237,14 @@ export function prepareSettings(options: KeepaliveOptions): Int32Array | null {
  * Throws as setKeepalive does (closed, not TCP, a system error).
  */
 export function applyPrepared(socket: Socket, prepared: Int32Array): void {
+  // The descriptor alone (no target object): this runs for every connection.
+  const fd = descriptorOf(socket);
+  if (fd >= 0) {
+    request.set(prepared);
+    call(binding.applyFd(fd));
+    return;
+  }
   const target = targetOf(socket);
   request.set(prepared);
-  if (target.local === undefined) call(binding.applyFd(target.fd));
-  else nativeSet(target);
+  nativeSet(target);
 }

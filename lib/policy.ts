@@ -348,8 +348,12 @@ function onClientConnected(socket: net.Socket): void {
   if (policy !== null && policy.clients && !turnedOff.has(socket) && covers(policy, socket)) applyPolicy(policy, socket);
 }
 
-function connectWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
-  const result = originalConnect!.apply(this, args);
+// The wrappers pass their arguments on as `arguments` rather than through a
+// rest parameter and a spread: no array per call (they run on every connect,
+// every setKeepAlive and every event of every server).
+function connectWrapper(this: net.Socket): net.Socket {
+  // eslint-disable-next-line prefer-rest-params
+  const result: net.Socket = Reflect.apply(originalConnect!, this, arguments);
   const policy = active;
   if (policy !== null && policy.clients && this.connecting) {
     const kind = handleKind(this);
@@ -375,15 +379,16 @@ function nodeRecordOf(socket: net.Socket): readonly [symbol, symbol] | null {
   return nodeRecord;
 }
 
-function setKeepAliveWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
+function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
   const record = nodeRecordOf(this);
   const own = this as unknown as Marked;
   const enableBefore = record && own[record[0]];
   const delayBefore = record && own[record[1]];
-  const result = originalSetKeepAlive!.apply(this, args);
+  // eslint-disable-next-line prefer-rest-params
+  const result: net.Socket = Reflect.apply(originalSetKeepAlive!, this, arguments);
   const policy = active;
   if (policy !== null) {
-    if (!enabling(args[0])) {
+    if (!enabling(first)) {
       turnedOff.add(this);
       // Node skips the system call when its own record already says "off"
       // (it never saw the policy turn keepalive on), so turn it off here.
@@ -398,9 +403,11 @@ function setKeepAliveWrapper(this: net.Socket, ...args: unknown[]): net.Socket {
   return result;
 }
 
-function serverEmitWrapper(this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
-  if (event === 'connection' && active !== null) onServerSocket(args[0]);
-  return (ownServerEmit ?? (EventEmitter.prototype.emit as Emit)).call(this, event, ...args);
+function serverEmitWrapper(this: net.Server, event: string | symbol): boolean {
+  // eslint-disable-next-line prefer-rest-params
+  if (event === 'connection' && active !== null) onServerSocket(arguments[1]);
+  // eslint-disable-next-line prefer-rest-params
+  return Reflect.apply(ownServerEmit ?? (EventEmitter.prototype.emit as Emit), this, arguments) as boolean;
 }
 
 function turnOff(socket: net.Socket): void {
