@@ -7,7 +7,9 @@
 // start-up time as the core itself. Every export is a getter on
 // module.exports, as TypeScript's own re-exports are, and is written out in
 // the form Node's CommonJS export detection recognises, so
-// `import { install } from 'tcp-keepalive'` still names it.
+// `import { install } from 'tcp-keepalive'` still names it. What TypeScript
+// users see is lib/api.ts (package.json "types"): the same names as plain
+// re-exports, so editors show each export's own documentation.
 import type * as PolicyModule from './policy';
 import type * as PresetsModule from './presets';
 import type * as EnvModule from './env';
@@ -15,18 +17,10 @@ import type * as AgentsModule from './agents';
 import type * as HealthModule from './health';
 
 export { setKeepalive, getKeepalive } from './keepalive';
-export type { KeepaliveState, PendingKeepalive } from './keepalive';
-export type { KeepaliveOptions } from './validate';
 export { supported } from './supported';
-export type { Supported, SettingName, NumericSettingName, Range } from './supported';
 export { detectAfter } from './detect';
-export type { DetectOptions } from './detect';
-export type { ErrorCode, KeepaliveError, KeepaliveSystemError } from './errors';
-export type { PolicySpec, PolicySettings, PolicyHandle, InstallOptions, Side } from './policy';
-export type { Preset, PresetName, PresetSettings } from './presets';
-export type { EnvPolicy, EnvError } from './env';
-export type { UndiciConnector, UndiciModule, MysqlStreamOptions } from './agents';
-export type { TcpHealth, TcpState, HealthField } from './health';
+// The types, as the published API declares them (lib/api.ts).
+export type * from './api';
 
 /**
  * A stand-in for a module not loaded yet: the first property read loads it
@@ -71,6 +65,10 @@ export declare const getHealth: typeof HealthModule.getHealth;
 export declare const healthFields: typeof HealthModule.healthFields;
 export declare const healthSource: typeof HealthModule.healthSource;
 
+// First each name as a plain property, as TypeScript's re-exports do: the
+// getters below then stay configurable, so tools may redefine an export
+// (jest.spyOn, sinon.stub) as they can the core ones.
+exports.healthSource = exports.healthFields = exports.getHealth = exports.mysqlStream = exports.pgStream = exports.createUndiciDispatcher = exports.createUndiciConnector = exports.createHttpsAgent = exports.createHttpAgent = exports.SIDE_VARIABLE = exports.POLICY_VARIABLE = exports.policyFromEnv = exports.parsePolicySpec = exports.defaultPresetName = exports.isPresetName = exports.presetSettings = exports.presetNames = exports.presets = exports.policyDetectAfter = exports.resolvePolicy = exports.attachPolicy = exports.currentPolicy = exports.install = void 0;
 // One line per export, in the form cjs-module-lexer (Node's named-export
 // detection for `import` of CommonJS) recognises: a getter returning
 // `identifier.name`.

@@ -66,6 +66,8 @@ interface Client {
    * interval 1 and count 10); null: keepalive off.
    */
   idle: { plain: Idle; tls: Idle };
+  /** The keepAlive delay (s) it passes to tls.connect, applied at connect by Nodes whose tls.connect honours it. */
+  tlsOption?: number;
 }
 
 function nodeRequest(agent: http.Agent): Request {
@@ -104,8 +106,10 @@ const clients: Client[] = [
       return nodeRequest(agent);
     },
     // Node's Agent sets keepAliveMsecs (1 s) on new plain sockets; on TLS
-    // ones before Node 24 only when they go back to the pool.
-    idle: { plain: [1, 1, 1], tls: [tlsConnectKeepAlive ? 1 : null, 1, 1] },
+    // ones only when they go back to the pool, unless tls.connect applies
+    // the keepAlive option the Agent passes it (tlsConnectKeepAlive).
+    idle: { plain: [1, 1, 1], tls: [null, 1, 1] },
+    tlsOption: 1,
   },
   {
     name: 'axios',
@@ -177,6 +181,8 @@ async function phases(t: Test, label: string, request: Request, server: Server, 
 t.test('clients with and without the installed policy', async (t) => {
   const creds = await tlsCredentials();
   const servers = { plain: await startServer(t, false), tls: await startServer(t, true) };
+  const tlsOptionApplied = await tlsConnectKeepAlive();
+  t.comment(`tls.connect ${tlsOptionApplied ? 'applies' : 'ignores'} its keepAlive option on Node ${process.version}`);
   for (const client of clients) {
     for (const secure of [false, true]) {
       for (const installed of [false, true]) {
@@ -189,7 +195,9 @@ t.test('clients with and without the installed policy', async (t) => {
           }
           const handle = installed ? install(POLICY) : null;
           t.teardown(() => handle?.uninstall());
-          const library = client.idle[secure ? 'tls' : 'plain'].map((idle): Values =>
+          const idles = [...client.idle[secure ? 'tls' : 'plain']];
+          if (secure && tlsOptionApplied && client.tlsOption !== undefined) idles[0] ??= client.tlsOption;
+          const library = idles.map((idle): Values =>
             idle === null ? { enabled: false } : { enabled: true, idle, interval: 1, count: 10 },
           ) as [Values, Values, Values];
           await phases(t, label, request, secure ? servers.tls : servers.plain, installed ? [EXPECTED, EXPECTED, EXPECTED] : library);

@@ -19,6 +19,8 @@ interface Library {
   name: string;
   /** The library's own values over TCP and over TLS. */
   baseline: { tcp: Values; tls: Values };
+  /** Over TLS instead, where tls.connect applies the keepAlive option the library passes it. */
+  tlsOption?: Values;
   /** Connects, runs a command, runs another after a pause; calls `check` at each phase. */
   run(t: Test, server: DbServer, tls: boolean, check: (phase: string) => Promise<void>): Promise<void>;
 }
@@ -49,11 +51,9 @@ const libraries: Library[] = [
   },
   {
     name: 'node-redis',
-    // Its keepAlive goes in connect options, which tls.connect ignores before Node 24: off over TLS there.
-    baseline: {
-      tcp: { enabled: true, idle: 30, interval: 1, count: 10 },
-      tls: tlsConnectKeepAlive ? { enabled: true, idle: 30, interval: 1, count: 10 } : { enabled: false },
-    },
+    // Its keepAlive goes in connect options: off over TLS where tls.connect ignores them (tlsConnectKeepAlive).
+    baseline: { tcp: { enabled: true, idle: 30, interval: 1, count: 10 }, tls: { enabled: false } },
+    tlsOption: { enabled: true, idle: 30, interval: 1, count: 10 },
     run: async (t, server, tls, check) => {
       const socket = tls
         ? { host: server.host, port: server.tlsPort!, tls: true as const, ca: server.ca!, servername: 'localhost' }
@@ -84,6 +84,8 @@ t.test('Redis clients with and without the policy, TCP and TLS', async (t) => {
   const support = dbSupport('redis');
   if (!needs(t, support.ok, support.reason)) return;
   const server = await startRedis(t, { tls: true });
+  const tlsOptionApplied = await tlsConnectKeepAlive();
+  t.comment(`tls.connect ${tlsOptionApplied ? 'applies' : 'ignores'} its keepAlive option on Node ${process.version}`);
   for (const library of libraries) {
     for (const tls of [false, true]) {
       for (const installed of [false, true]) {
@@ -94,7 +96,7 @@ t.test('Redis clients with and without the policy, TCP and TLS', async (t) => {
           const port = tls ? server.tlsPort! : server.port;
           const check = async (phase: string): Promise<void> => {
             const socket: net.Socket | undefined = oneSocketTo(t, port, `${label} ${phase}`);
-            if (socket) await expectKeepalive(t, socket, installed ? EXPECTED : library.baseline[tls ? 'tls' : 'tcp'], `${label}: ${phase}`);
+            if (socket) await expectKeepalive(t, socket, installed ? EXPECTED : tls && tlsOptionApplied && library.tlsOption ? library.tlsOption : library.baseline[tls ? 'tls' : 'tcp'], `${label}: ${phase}`);
           };
           await library.run(t, server, tls, check);
           await until(() => socketsTo(port).length === 0, 5000, `${label}: sockets to close`);

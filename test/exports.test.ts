@@ -75,7 +75,7 @@ t.test('require loads the core only; each lazy module on the first read of one o
     });
     const descriptors = Object.entries(Object.getOwnPropertyDescriptors(pkg))
       .filter(([k]) => k !== '__esModule')
-      .map(([k, d]) => [k, typeof d.get, d.enumerable]);
+      .map(([k, d]) => [k, typeof d.get, d.enumerable, d.configurable]);
     console.log(JSON.stringify({ atRequire, first, values, keys: Object.keys(pkg), descriptors, esModule: pkg.__esModule }));
     `,
   ) as {
@@ -83,7 +83,7 @@ t.test('require loads the core only; each lazy module on the first read of one o
     first: Record<string, { name: string; before: string[]; value: string; after: string[] }>;
     values: Array<[string, boolean]>;
     keys: string[];
-    descriptors: Array<[string, string, boolean]>;
+    descriptors: Array<[string, string, boolean, boolean]>;
     esModule: boolean;
   };
   const core = ['binding', 'detect', 'errors', 'handle', 'index', 'keepalive', 'supported', 'validate'];
@@ -96,7 +96,9 @@ t.test('require loads the core only; each lazy module on the first read of one o
   }
   for (const [name, same] of result.values) t.ok(same, `${name} is its module's own export`);
   t.same(result.keys, EXPORTS.map(([name]) => name), 'the exports in their order');
-  for (const [name, get, enumerable] of result.descriptors) t.same([get, enumerable], ['function', true], `${name}: an enumerable getter`);
+  for (const [name, get, enumerable, configurable] of result.descriptors) {
+    t.same([get, enumerable, configurable], ['function', true, true], `${name}: an enumerable getter that can be redefined (spies, stubs)`);
+  }
   t.equal(result.esModule, true);
 });
 
@@ -116,11 +118,25 @@ t.test('import names every export (Node detects them in dist/index.js)', async (
   t.ok(result.presets > 0, 'presets is the table');
 });
 
-t.test('dist/index.d.ts declares the same value exports, each typed from its module', async (t) => {
-  const declarations = fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8');
-  const reexported = [...declarations.matchAll(/^export \{([^}]*)\} from '\.\/(\w+)';$/gm)].flatMap(([, names, file]) =>
+/** The `export { a, b } from './module'` lines of a declaration file, as [name, module]. */
+function reexports(declarations: string): Array<readonly [string, string]> {
+  return [...declarations.matchAll(/^export \{([^}]*)\} from '\.\/(\w+)';$/gm)].flatMap(([, names, file]) =>
     names!.split(',').map((n) => [n.trim(), file!] as const),
   );
+}
+
+t.test('the published types (dist/api.d.ts): the same value exports as plain re-exports, so editors show their docs', async (t) => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dist, '..', 'package.json'), 'utf8')) as { types: string; exports: { '.': { types: string } } };
+  t.equal(manifest.types, './dist/api.d.ts');
+  t.equal(manifest.exports['.'].types, './dist/api.d.ts');
+  const declarations = fs.readFileSync(path.join(dist, 'api.d.ts'), 'utf8');
+  t.same(reexports(declarations), EXPORTS, 'every value export, re-exported from the module that defines it');
+  t.match(fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8'), /^export type \* from '\.\/api';$/m, 'dist/index.d.ts takes its type exports from it');
+});
+
+t.test('dist/index.d.ts declares the same value exports, each typed from its module', async (t) => {
+  const declarations = fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8');
+  const reexported = reexports(declarations);
   const declared = [...declarations.matchAll(/^export declare const (\w+): typeof (\w+)Module\.(\w+);$/gm)].map(([, name, module, member]) => {
     t.equal(member, name, `${name} is typed as its module's own ${name}`);
     return [name!, module!.toLowerCase()] as const;

@@ -12,7 +12,7 @@ import * as readline from 'node:readline';
 
 import { nothingLeft } from './helpers/faults-tap';
 import { netnsSupport, suiteNamespaces } from './helpers/netns';
-import { hasCommand, needs } from './helpers/tools';
+import { hasCommand, needs, processAlive } from './helpers/tools';
 
 interface Made {
   pid: number;
@@ -23,15 +23,6 @@ interface Made {
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'faults', 'abandon.ts');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A process, told apart from a later one with the same pid by its start time. */
 interface ProcessId {
@@ -119,7 +110,7 @@ if (needs(t, support.ok, support.reason) && needs(t, hasCommand('nft'), 'nft (nf
       [...killed.namespaces].sort(),
       'the killed run left its namespaces',
     );
-    t.ok(killed.pids.length === 2 && killed.pids.every(alive), 'and a live process inside each');
+    t.ok(killed.pids.length === 2 && killed.pids.every(processAlive), 'and a live process inside each');
 
     const { made: next, child: nextChild } = await runFixture('next');
     const nextExit = await new Promise<number | null>((resolve) => {
@@ -130,7 +121,7 @@ if (needs(t, support.ok, support.reason) && needs(t, hasCommand('nft'), 'nft (nf
 
     const listed = (): string[] => suiteNamespaces().filter((ns) => [...killed.namespaces, ...next.namespaces].includes(ns));
     t.same(listed(), [], '`ip netns list` shows neither run\'s namespaces');
-    t.ok(await eventually(() => !killed.pids.some(alive), 5000), 'the processes left inside were killed');
+    t.ok(await eventually(() => !killed.pids.some(processAlive), 5000), 'the processes left inside were killed');
     t.ok(holders.length >= 2, `${holders.length} processes were in the killed run's namespaces`);
     t.ok(
       await eventually(() => !holders.some(running), 5000),

@@ -2,7 +2,9 @@
 // getKeepalive and independently through `ss` (the kernel's keepalive timer),
 // and the sockets a library opened, found among the process's active
 // handles, so no library internals are needed.
+import { once } from 'node:events';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 import type { Test } from 'tap';
 
@@ -18,13 +20,37 @@ export const EXPECTED = { enabled: true, idle: 67, interval: 7, count: 4, userTi
 export const haveSs = process.platform === 'linux' && hasCommand('ss');
 
 /**
- * Whether tls.connect() acts on its keepAlive / keepAliveInitialDelay
- * options, as net.connect() does. Measured: Node 20.20.2 and 22.23.3 ignore
- * them on TLS sockets; 24.21.0 and 26.10.0 honour them (idle = the delay,
- * interval 1 s, count 10, like setKeepAlive). Libraries that pass them there
- * (node-redis, Node's https.Agent) get keepalive over TLS from Node 24 on.
+ * Whether this Node's tls.connect() acts on its keepAlive and
+ * keepAliveInitialDelay options as net.connect() does, found by trying it:
+ * a TLS client to a loopback listener asks for a 7 s delay, and the kernel
+ * is read at 'connect'. Libraries that pass these options there (node-redis,
+ * Node's https.Agent) get keepalive over TLS only on such a Node. Measured:
+ * 20.20.2 and 22.23.3 ignore them; 24.21.0 and 26.10.0 apply them (idle =
+ * the delay, interval 1 s, count 10, as setKeepAlive).
  */
-export const tlsConnectKeepAlive = Number(process.versions.node.split('.')[0]) >= 24;
+export async function tlsConnectKeepAlive(): Promise<boolean> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((s) => accepted.push(s));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  // (@types/node 20 does not list these two options for tls.connect)
+  const options: tls.ConnectionOptions & { keepAlive: boolean; keepAliveInitialDelay: number } =
+    { port, host: '127.0.0.1', keepAlive: true, keepAliveInitialDelay: 7000, rejectUnauthorized: false };
+  const client = tls.connect(options);
+  client.on('error', () => {}); // the listener speaks no TLS; only the TCP connection matters
+  try {
+    await Promise.race([
+      once(client, 'connect'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('tlsConnectKeepAlive: no TCP connection within 5 s')), 5000).unref()),
+    ]);
+    const state = getKeepalive(client);
+    return state.enabled && state.idle === 7;
+  } finally {
+    client.destroy();
+    for (const s of accepted) s.destroy();
+    server.close();
+  }
+}
 
 export interface Values {
   enabled: boolean;

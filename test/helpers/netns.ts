@@ -12,7 +12,7 @@ import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:
 
 import type { Test } from 'tap';
 
-import { hasCommand } from './tools';
+import { hasCommand, processAlive } from './tools';
 
 export interface Host {
   /** Network namespace name, for `ip netns exec`. */
@@ -86,15 +86,6 @@ function deleteNs(ns: string): void {
   owned.delete(ns);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Names of this suite's namespaces that exist now. */
 export function suiteNamespaces(): string[] {
   return ip(['netns', 'list'])
@@ -108,7 +99,7 @@ export function sweepStale(): string[] {
   const removed: string[] = [];
   for (const ns of suiteNamespaces()) {
     const pid = Number(/^tka-(\d+)-/.exec(ns)?.[1]);
-    if (pid && pid !== process.pid && !alive(pid)) {
+    if (pid && pid !== process.pid && !processAlive(pid)) {
       deleteNs(ns);
       removed.push(ns);
     }

@@ -310,6 +310,16 @@ export async function compileInPlace(copy: string): Promise<RunResult> {
   return result;
 }
 
+/** The environment that makes a tap run skip the subtests `names` (TAP_GREP, inverted); none: {}. */
+export function skipSubtests(names: readonly string[]): NodeJS.ProcessEnv {
+  if (names.length === 0) return {};
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return { TAP_GREP: `^(${names.map(escape).join('|')})$`, TAP_INVERT: '1' };
+}
+
+/** Whether a TAP stream shows the subtest `name` skipped (how skipSubtests' filter reports it). */
+export const skippedIn = (output: string, name: string): boolean => output.includes(`- ${name} # SKIP`);
+
 /** tap's command line for `files`, to be run by some Node from a suite copy. */
 export function tapArgs(files: readonly string[], jobs: number, timeoutSeconds: number): string[] {
   return [

@@ -28,10 +28,21 @@ export function needs(t: Test, ok: boolean, reason: string): boolean {
  * How much slower than native this test process runs: 1 normally; the
  * emulated arm64 run (test/platform-arm64.test.ts) sets
  * TCP_KEEPALIVE_SLOWDOWN, as Node's own tests scale their timeouts on slow
- * platforms. Only bounds on waits for a process or its output are scaled,
- * never a measured interval the kernel keeps.
+ * platforms. Used for the bounds put on starting a Node child process and
+ * waiting for its output (test/helpers/cli.ts, the closed-descriptor case
+ * of handle.test.ts), never for an interval the kernel keeps.
  */
 export const slowdown = Math.max(1, Number(process.env.TCP_KEEPALIVE_SLOWDOWN) || 1);
 
-/** A wait bound of `ms` on this machine, scaled by `slowdown`. */
-export const scaled = (ms: number): number => ms * slowdown;
+/** A wait bound of `ms` on this machine, scaled by `slowdown` (at most a timer's limit, 2^31 - 1 ms). */
+export const scaled = (ms: number): number => Math.min(ms * slowdown, 2 ** 31 - 1);
+
+/** Whether a process with this pid exists (signal 0; EPERM: it exists, not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

