@@ -120,28 +120,21 @@ export async function connectionSection(scale: Scale, install: { error: string }
     'System-call floor: the CPU time of the 5 setsockopt one policy application needs at the least (C, bench/floor.c "apply", measured each round) times the applications per operation (2 per connect + accept cycle or new-connection request, 1 per keep-alive request), as a share of the CPU per operation without the policy: no implementation of the policy can cost less.',
   );
 
-  const cycles = await interleaved('connect', floor, scale.connectRounds, cyclesPerRound);
-  section.measures.push(...measuresOf('connect + accept', 'cycles/s', cycles));
-  section.checks.push(
-    overhead('connect + accept: policy overhead (throughput)', cycles.rate, 'rate', 3),
-    overhead('connect + accept: policy overhead (CPU per cycle)', cycles.cpu, 'cost', 3),
-    floorShare('connect + accept: system-call floor of the overhead (2 × 5 setsockopt)', cycles, 2),
-  );
-
-  const reused = await interleaved('keepalive', floor, scale.httpRounds, requestsPerRound);
-  section.measures.push(...measuresOf('HTTP keep-alive agent', 'req/s', reused));
-  section.checks.push(
-    overhead('HTTP keep-alive agent: policy overhead (throughput)', reused.rate, 'rate', 3),
-    overhead('HTTP keep-alive agent: policy overhead (CPU per request)', reused.cpu, 'cost', 3),
-    floorShare('HTTP keep-alive agent: system-call floor of the overhead (5 setsockopt)', reused, 1),
-  );
-
-  const fresh = await interleaved('close', floor, scale.httpRounds, requestsPerRound);
-  section.measures.push(...measuresOf('HTTP new connection per request', 'req/s', fresh));
-  section.checks.push(
-    overhead('HTTP new connection per request: policy overhead (throughput)', fresh.rate, 'rate', 3),
-    overhead('HTTP new connection per request: policy overhead (CPU per request)', fresh.cpu, 'cost', 3),
-    floorShare('HTTP new connection per request: system-call floor of the overhead (2 × 5 setsockopt)', fresh, 2),
-  );
+  // Each traffic pattern, and how many policy applications one operation makes.
+  const patterns: ReadonlyArray<{ kind: TrafficKind; name: string; unit: string; rounds: number; perRound: number; per: string; applications: number }> = [
+    { kind: 'connect', name: 'connect + accept', unit: 'cycles/s', rounds: scale.connectRounds, perRound: cyclesPerRound, per: 'cycle', applications: 2 },
+    { kind: 'keepalive', name: 'HTTP keep-alive agent', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: 1 },
+    { kind: 'close', name: 'HTTP new connection per request', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: 2 },
+  ];
+  for (const { kind, name, unit, rounds, perRound, per, applications } of patterns) {
+    const result = await interleaved(kind, floor, rounds, perRound);
+    section.measures.push(...measuresOf(name, unit, result));
+    const calls = applications === 1 ? '5 setsockopt' : `${applications} × 5 setsockopt`;
+    section.checks.push(
+      overhead(`${name}: policy overhead (throughput)`, result.rate, 'rate', 3),
+      overhead(`${name}: policy overhead (CPU per ${per})`, result.cpu, 'cost', 3),
+      floorShare(`${name}: system-call floor of the overhead (${calls})`, result, applications),
+    );
+  }
   return section;
 }

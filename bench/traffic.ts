@@ -40,33 +40,43 @@ export async function cycleServer(): Promise<CycleServer> {
 }
 
 /**
- * `n` connect + accept cycles to `port`, `concurrency` at a time: the client
- * connects, the server accepts and closes, the client sees the close.
- * Returns the elapsed and CPU nanoseconds.
+ * Runs `n` operations, `concurrency` at a time: `start` begins one and calls
+ * `done` when it has finished (or `fail`). Resolves with the elapsed and CPU
+ * nanoseconds of all `n`.
  */
-export function connectCycles(port: number, n: number, concurrency: number): Promise<Sample> {
+function inFlight(n: number, concurrency: number, start: (done: () => void, fail: (error: Error) => void) => void): Promise<Sample> {
   return new Promise((resolve, reject) => {
     let started = 0;
     let finished = 0;
-    let connected = 0;
     const watch = startWatch();
     const next = (): void => {
       if (started >= n) return;
       started++;
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => connected++);
-      socket.once('error', reject);
-      socket.once('close', () => {
+      start(() => {
         finished++;
-        if (finished === n) {
-          const sample = stopWatch(watch);
-          if (connected !== n) reject(new Error(`bench: ${n - connected} of ${n} connections never connected`));
-          else resolve(sample);
-        } else next();
-      });
+        if (finished === n) resolve(stopWatch(watch));
+        else next();
+      }, reject);
     };
     for (let i = 0; i < Math.min(concurrency, n); i++) next();
   });
+}
+
+/**
+ * `n` connect + accept cycles to `port`, `concurrency` at a time: the client
+ * connects, the server accepts and closes, the client sees the close.
+ * Returns the elapsed and CPU nanoseconds.
+ */
+export async function connectCycles(port: number, n: number, concurrency: number): Promise<Sample> {
+  let connected = 0;
+  const sample = await inFlight(n, concurrency, (done, fail) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => connected++);
+    socket.once('error', fail);
+    socket.once('close', done);
+  });
+  if (connected !== n) throw new Error(`bench: ${n - connected} of ${n} connections never connected`);
+  return sample;
 }
 
 export interface HttpServer {
@@ -104,24 +114,12 @@ export async function httpServer(): Promise<HttpServer> {
  */
 export function httpRequests(port: number, agent: http.Agent, n: number, concurrency: number, close = false): Promise<Sample> {
   const headers = close ? { connection: 'close' } : {};
-  return new Promise((resolve, reject) => {
-    let started = 0;
-    let finished = 0;
-    const watch = startWatch();
-    const next = (): void => {
-      if (started >= n) return;
-      started++;
-      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => {
-        if (res.statusCode !== 200) reject(new Error(`bench: HTTP ${res.statusCode}`));
-        res.resume();
-        res.once('end', () => {
-          finished++;
-          if (finished === n) resolve(stopWatch(watch));
-          else next();
-        });
-      });
-      req.once('error', reject);
-    };
-    for (let i = 0; i < Math.min(concurrency, n); i++) next();
+  return inFlight(n, concurrency, (done, fail) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => {
+      if (res.statusCode !== 200) fail(new Error(`bench: HTTP ${res.statusCode}`));
+      res.resume();
+      res.once('end', done);
+    });
+    req.once('error', fail);
   });
 }

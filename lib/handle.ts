@@ -74,6 +74,25 @@ export function isPending(socket: Socket): boolean {
 }
 
 /**
+ * Runs `onConnect` when a pending socket connects (first among its
+ * 'connect' listeners with `first`), or `onClose` if it closes before;
+ * nothing is left on the socket either way.
+ */
+export function onceConnected(socket: Socket, onConnect: () => void, onClose?: () => void, first = false): void {
+  const connected = (): void => {
+    socket.removeListener('close', closed);
+    onConnect();
+  };
+  const closed = (): void => {
+    socket.removeListener('connect', connected);
+    onClose?.();
+  };
+  if (first) socket.prependOnceListener('connect', connected);
+  else socket.once('connect', connected);
+  socket.once('close', closed);
+}
+
+/**
  * The connected TCP socket's target for the native layer. Throws
  * ERR_SOCKET_CLOSED for a destroyed or closed socket and
  * ERR_KEEPALIVE_NOT_TCP for anything that is not TCP.

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { binding, Field, FIELD_COUNT, KEEP, Out } from './binding';
 import { computeDetectAfter } from './detect';
 import { systemError, notConnected, outOfRange } from './errors';
-import { descriptorOf, isPending, targetOf, type Target } from './handle';
+import { descriptorOf, isPending, onceConnected, targetOf, type Target } from './handle';
 import { supported, SETTING_FIELDS } from './supported';
 import { validateOptions, validateSocket, type KeepaliveOptions, type ValidOptions } from './validate';
 
@@ -157,21 +157,18 @@ function applyOnConnect(socket: Socket, options: ValidOptions): PendingKeepalive
   }
   const merged = { ...options };
   pendingOptions.set(socket, merged);
-  const onConnect = (): void => {
-    socket.removeListener('close', onClose);
-    pendingOptions.delete(socket);
-    try {
-      apply(socket, merged);
-    } catch (error) {
-      warn(error as Error & { code?: string });
-    }
-  };
-  const onClose = (): void => {
-    socket.removeListener('connect', onConnect);
-    pendingOptions.delete(socket);
-  };
-  socket.once('connect', onConnect);
-  socket.once('close', onClose);
+  onceConnected(
+    socket,
+    () => {
+      pendingOptions.delete(socket);
+      try {
+        apply(socket, merged);
+      } catch (error) {
+        warn(error as Error & { code?: string });
+      }
+    },
+    () => pendingOptions.delete(socket),
+  );
   return { source: 'pending', requested: { ...merged } };
 }
 
@@ -239,12 +236,7 @@ export function prepareSettings(options: KeepaliveOptions): Int32Array | null {
 export function applyPrepared(socket: Socket, prepared: Int32Array): void {
   // The descriptor alone (no target object): this runs for every connection.
   const fd = descriptorOf(socket);
-  if (fd >= 0) {
-    request.set(prepared);
-    call(binding.applyFd(fd));
-    return;
-  }
-  const target = targetOf(socket);
   request.set(prepared);
-  nativeSet(target);
+  if (fd >= 0) call(binding.applyFd(fd));
+  else nativeSet(targetOf(socket));
 }

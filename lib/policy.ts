@@ -26,7 +26,7 @@ import * as net from 'node:net';
 
 import { computeDetectAfter } from './detect';
 import { invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { handleKind } from './handle';
+import { handleKind, onceConnected } from './handle';
 import { applyPrepared, applyValidated, prepareSettings, setKeepalive } from './keepalive';
 import type { ValidOptions } from './validate';
 import { isPresetName, presetNames, presets, presetSettings, type Preset, type PresetName } from './presets';
@@ -510,20 +510,7 @@ export function attachSettings<S extends net.Socket>(socket: S, settings: Policy
     if (!off) applyPolicy(state, s);
   };
   if (isConnected(socket)) now(socket);
-  else if (!(socket as unknown as InternalSocket).destroyed) whenConnectedOwn(socket, now);
+  // (not whenConnected: its shared "awaiting" mark belongs to the process-wide hook)
+  else if (!(socket as unknown as InternalSocket).destroyed) onceConnected(socket, () => now(socket), undefined, true);
   return socket;
-}
-
-// Like whenConnected, but without the shared "awaiting" mark, which belongs
-// to the process-wide hook.
-function whenConnectedOwn(socket: net.Socket, then: (socket: net.Socket) => void): void {
-  const onConnect = (): void => {
-    socket.removeListener('close', onClose);
-    then(socket);
-  };
-  const onClose = (): void => {
-    socket.removeListener('connect', onConnect);
-  };
-  socket.prependOnceListener('connect', onConnect);
-  socket.once('close', onClose);
 }

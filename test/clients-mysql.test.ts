@@ -7,13 +7,13 @@ import t, { type Test } from 'tap';
 import mysql from 'mysql2/promise';
 
 import { install, mysqlStream } from '../lib/index';
-import { EXPECTED, expectKeepalive, oneSocketTo, POLICY, socketsTo, until, type Values } from './helpers/dropin';
+import { EXPECTED, POLICY, poolPhases, type Values } from './helpers/dropin';
 import { dbSupport, startMariadb, type DbServer } from './helpers/servers';
 import { needs } from './helpers/tools';
 
 const LIBRARY: Values = { enabled: true, idle: 1, interval: 1, count: 10 };
 
-async function poolPhases(t: Test, label: string, server: DbServer, ssl: boolean, want: Values, extra: mysql.PoolOptions = {}): Promise<void> {
+async function mysqlPoolPhases(t: Test, label: string, server: DbServer, ssl: boolean, want: Values, extra: mysql.PoolOptions = {}): Promise<void> {
   const pool = mysql.createPool({
     host: server.host,
     port: server.port,
@@ -26,30 +26,14 @@ async function poolPhases(t: Test, label: string, server: DbServer, ssl: boolean
     ...extra,
   });
   t.teardown(() => pool.end().catch(() => {}));
-  const first = await pool.getConnection();
-  const socket = oneSocketTo(t, server.port, label);
-  if (!socket) {
-    first.release();
-    return;
-  }
-  await expectKeepalive(t, socket, want, `${label}: after connect`);
-  const [rows] = await first.query('SELECT 1 AS n');
-  t.same(rows, [{ n: 1 }]);
-  if (ssl) {
-    const [cipher] = await first.query("SHOW STATUS LIKE 'Ssl_cipher'");
-    t.not((cipher as Array<{ Value: string }>)[0]?.Value ?? '', '', `${label}: the session is encrypted`);
-  }
-  await expectKeepalive(t, socket, want, `${label}: after a query`);
-  const id = first.threadId;
-  first.release();
-  const second = await pool.getConnection();
-  t.equal(second.threadId, id, `${label}: the pool handed out the same connection`);
-  await second.query('SELECT 2');
-  t.equal(oneSocketTo(t, server.port, label), socket, `${label}: on the same socket`);
-  await expectKeepalive(t, socket, want, `${label}: after reuse from the pool`);
-  second.release();
-  await pool.end();
-  await until(() => socketsTo(server.port).length === 0, 5000, `${label}: the pool's socket to close`);
+  await poolPhases(t, label, server.port, want, { acquire: () => pool.getConnection(), end: () => pool.end(), identity: (c) => c.threadId }, async (c) => {
+    const [rows] = await c.query('SELECT 1 AS n');
+    t.same(rows, [{ n: 1 }]);
+    if (ssl) {
+      const [cipher] = await c.query("SHOW STATUS LIKE 'Ssl_cipher'");
+      t.not((cipher as Array<{ Value: string }>)[0]?.Value ?? '', '', `${label}: the session is encrypted`);
+    }
+  });
 }
 
 t.test('mysql2 with and without the policy, TCP and TLS', async (t) => {
@@ -62,11 +46,11 @@ t.test('mysql2 with and without the policy, TCP and TLS', async (t) => {
       await t.test(label, async (t) => {
         const handle = installed ? install(POLICY) : null;
         t.teardown(() => handle?.uninstall());
-        await poolPhases(t, label, server, ssl, installed ? EXPECTED : LIBRARY);
+        await mysqlPoolPhases(t, label, server, ssl, installed ? EXPECTED : LIBRARY);
       });
     }
     await t.test(`mysqlStream() ${ssl ? 'TLS' : 'TCP'} without install()`, async (t) => {
-      await poolPhases(t, `mysqlStream ${ssl ? 'TLS' : 'TCP'}`, server, ssl, EXPECTED, { stream: mysqlStream(POLICY) });
+      await mysqlPoolPhases(t, `mysqlStream ${ssl ? 'TLS' : 'TCP'}`, server, ssl, EXPECTED, { stream: mysqlStream(POLICY) });
     });
   }
 });

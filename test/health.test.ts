@@ -88,13 +88,7 @@ t.test('TLS sockets, both ends', async (t) => {
 });
 
 t.test('a server socket that received FIN reads close-wait', { skip: !linux && 'state numbers checked on Linux' }, async (t) => {
-  const server = net.createServer({ allowHalfOpen: true });
-  const port = await listen(t, server);
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect(port, '127.0.0.1');
-  t.teardown(() => void client.destroy());
-  await once(client, 'connect');
-  const [s] = await accepted;
+  const { client, server: s } = await tcpPair(t, { allowHalfOpen: true });
   s.resume();
   client.end();
   await once(s, 'end');

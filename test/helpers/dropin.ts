@@ -113,3 +113,51 @@ export async function until(check: () => boolean, ms = 5000, what = 'condition')
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** A connection a database client's pool hands out. */
+export interface Pooled {
+  query(sql: string): Promise<unknown>;
+  release(): void;
+}
+
+/** What poolPhases needs of a database client's pool (one connection at most). */
+export interface PoolUnderTest<C extends Pooled> {
+  acquire(): Promise<C>;
+  end(): Promise<void>;
+  /** What names the server connection behind a handed-out one (the client object, a thread id). */
+  identity(connection: C): unknown;
+}
+
+/**
+ * The database client tests' phases: after connect, after the queries of
+ * `session`, and after the connection came back from the pool, the socket to
+ * `port` holds `want`; at the end the pool closes it.
+ */
+export async function poolPhases<C extends Pooled>(
+  t: Test,
+  label: string,
+  port: number,
+  want: Values,
+  pool: PoolUnderTest<C>,
+  session: (connection: C) => Promise<void>,
+): Promise<void> {
+  const first = await pool.acquire();
+  const socket = oneSocketTo(t, port, label);
+  if (!socket) {
+    first.release();
+    return;
+  }
+  await expectKeepalive(t, socket, want, `${label}: after connect`);
+  await session(first);
+  await expectKeepalive(t, socket, want, `${label}: after a query`);
+  const id = pool.identity(first);
+  first.release();
+  const second = await pool.acquire();
+  t.equal(pool.identity(second), id, `${label}: the pool handed out the same connection`);
+  await second.query('SELECT 2');
+  t.equal(oneSocketTo(t, port, label), socket, `${label}: on the same socket`);
+  await expectKeepalive(t, socket, want, `${label}: after reuse from the pool`);
+  second.release();
+  await pool.end();
+  await until(() => socketsTo(port).length === 0, 5000, `${label}: the pool's socket to close`);
+}

@@ -40,9 +40,9 @@ export async function listen<T extends net.Server>(t: Teardown, server: T): Prom
   return (server.address() as net.AddressInfo).port;
 }
 
-/** A connected net client and the server's accepted socket. */
-export async function tcpPair(t: Teardown): Promise<Pair & { port: number }> {
-  const server = net.createServer();
+/** A connected net client and the server's accepted socket (`options` for the server, e.g. allowHalfOpen). */
+export async function tcpPair(t: Teardown, options: net.ServerOpts = {}): Promise<Pair & { port: number }> {
+  const server = net.createServer(options);
   const port = await listen(t, server);
   const accepted = once(server, 'connection') as Promise<[net.Socket]>;
   const client = net.connect(port, '127.0.0.1');
