@@ -6,7 +6,7 @@
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api"
       ],
       "sources": ["src/binding.cc"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-fvisibility=hidden", "-std=c++17"],
       "conditions": [
         ["OS=='linux'", {

@@ -39,8 +39,36 @@ export interface NativeCapabilities {
   readonly option: readonly number[];
 }
 
+/**
+ * The array layouts as the addon defines them (src/binding.cc), checked
+ * against the constants here when the addon loads (checkLayout).
+ */
+export interface NativeLayout {
+  readonly fieldCount: number;
+  readonly keep: number;
+  readonly outLength: number;
+  readonly outReadMask: number;
+  readonly outOption: number;
+  readonly outSyscall: number;
+  readonly healthFieldCount: number;
+  readonly healthOutLength: number;
+  readonly healthOutOption: number;
+  readonly healthOutSyscall: number;
+}
+
+/** setFd, getFd and applyFd over the two arrays one bind() call was given. */
+export interface BoundCalls {
+  /** set(fd, request, out) with the bound arrays. */
+  setFd(fd: number): number;
+  /** get(fd, out) with the bound out array. */
+  getFd(fd: number): number;
+  /** setFd without the read-back: out receives only a failure's option and system call. */
+  applyFd(fd: number): number;
+}
+
 export interface NativeBinding {
   readonly capabilities: NativeCapabilities;
+  readonly layout: NativeLayout;
   readonly optionNames: readonly string[];
   readonly syscallNames: readonly string[];
   /**
@@ -59,16 +87,12 @@ export interface NativeBinding {
     remotePort?: number,
   ): number;
   /**
-   * Registers this thread's request and out arrays (each over its own
-   * ArrayBuffer, which V8 never moves) for setFd, getFd and applyFd.
+   * Functions over these request and out arrays (each over its own
+   * ArrayBuffer, which V8 never moves). Every call makes new functions that
+   * hold their own arrays: a second copy of this package's JavaScript over
+   * the same cached addon (jest.resetModules, hot reload) binds its own.
    */
-  bind(request: Int32Array, out: Int32Array): void;
-  /** set(fd, request, out) with the arrays given to bind(). */
-  setFd(fd: number): number;
-  /** get(fd, out) with the array given to bind(). */
-  getFd(fd: number): number;
-  /** setFd without the read-back: out receives only a failure's option and system call. */
-  applyFd(fd: number): number;
+  bind(request: Int32Array, out: Int32Array): BoundCalls;
   /** Reads the socket's state into `out`; returns like set(). */
   get(
     fd: number,
@@ -80,29 +104,78 @@ export interface NativeBinding {
   ): number;
 }
 
+/** Health's layout (lib/health.ts), checked with the rest. */
+export const enum HealthOut {
+  FieldCount = 14,
+  Option = 14,
+  Syscall = 15,
+  Length = 16,
+}
+
+/** What lib/ expects of the addon's layout; checkLayout compares. */
+export const EXPECTED_LAYOUT: NativeLayout = {
+  fieldCount: FIELD_COUNT,
+  keep: KEEP,
+  outLength: Out.Length,
+  outReadMask: Out.ReadMask,
+  outOption: Out.Option,
+  outSyscall: Out.Syscall,
+  healthFieldCount: HealthOut.FieldCount,
+  healthOutLength: HealthOut.Length,
+  healthOutOption: HealthOut.Option,
+  healthOutSyscall: HealthOut.Syscall,
+};
+
+/**
+ * The names whose values differ between the addon's layout and this
+ * package's (an addon from another version of the package), or none.
+ */
+export function layoutDrift(native: Partial<NativeLayout> | undefined): string[] {
+  const names = Object.keys(EXPECTED_LAYOUT) as (keyof NativeLayout)[];
+  return names.filter((name) => native?.[name] !== EXPECTED_LAYOUT[name]);
+}
+
+function checkLayout(addon: NativeBinding, file: string): NativeBinding {
+  const drift = layoutDrift(addon.layout);
+  if (drift.length === 0) return addon;
+  const error = new Error(
+    `tcp-keepalive: the native addon ${file} does not match this package's JavaScript ` +
+      `(layout differs in ${drift.join(', ')}); rebuild it (npm rebuild tcp-keepalive)`,
+  ) as Error & { code: string };
+  error.code = 'ERR_KEEPALIVE_ADDON_MISMATCH';
+  throw error;
+}
+
 // node-gyp-build ships no types; this is the part of its API used here.
 type NodeGypBuild = (dir: string) => unknown;
 /**
- * The addon where this package's builds put it, in node-gyp-build's order
+ * The addon where this package's builds put it (or TCP_KEEPALIVE_ADDON), in node-gyp-build's order
  * (build/Release unless PREBUILDS_ONLY, then this platform's prebuild),
  * loaded directly: node-gyp-build's own loading and directory search cost a
  * few milliseconds of start-up. It still decides, and reports, when neither
  * file loads (another libc, tags, a debug build).
  */
-function loadAddon(root: string): NativeBinding {
+function loadAddon(root: string): { addon: NativeBinding; file: string } {
+  // An explicit addon (the sanitizer build, scripts/build-sanitized.sh): that
+  // file or an error, never a silent fallback to another build.
+  const explicit = process.env.TCP_KEEPALIVE_ADDON;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (explicit) return { addon: require(explicit) as NativeBinding, file: explicit };
   const candidates = [join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tcp-keepalive.node')];
   if (!process.env.PREBUILDS_ONLY) candidates.unshift(join(root, 'build', 'Release', 'tcp_keepalive.node'));
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(file) as NativeBinding;
+      return { addon: require(file) as NativeBinding, file };
     } catch {
       break;
     }
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node-gyp-build') as NodeGypBuild)(root) as NativeBinding;
+  return { addon: (require('node-gyp-build') as NodeGypBuild)(root) as NativeBinding, file: root };
 }
 
-export const binding = loadAddon(join(__dirname, '..'));
+const loaded = loadAddon(join(__dirname, '..'));
+/** The addon, its layout checked against this package's (ERR_KEEPALIVE_ADDON_MISMATCH). */
+export const binding: NativeBinding = checkLayout(loaded.addon, loaded.file);

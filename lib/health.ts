@@ -3,7 +3,7 @@
 // macOS TCP_CONNECTION_INFO, Windows SIO_TCP_INFO.
 import type { Socket } from 'node:net';
 
-import { binding } from './binding';
+import { binding, HealthOut } from './binding';
 import { notConnected, systemError, type KeepaliveError, type KeepaliveSystemError } from './errors';
 import { isPending, targetOf } from './handle';
 import { supported } from './supported';
@@ -86,9 +86,6 @@ const FIELDS = [
   'bytesSent',
   'bytesReceived',
 ] as const;
-const OUT_LENGTH = 16;
-const OUT_OPTION = 14;
-const OUT_SYSCALL = 15;
 
 /** The native call added for health (src/binding.cc), typed here. */
 interface HealthBinding {
@@ -110,7 +107,7 @@ interface HealthBinding {
 }
 
 const native = binding as typeof binding & HealthBinding;
-const out = new Float64Array(OUT_LENGTH);
+const out = new Float64Array(HealthOut.Length);
 
 const SOURCES: Readonly<Record<string, string>> = {
   linux: 'TCP_INFO',
@@ -160,7 +157,7 @@ export function getHealth(socket: Socket): TcpHealth {
   const target = targetOf(socket);
   const rc = native.health(target.fd, out, target.local?.address, target.local?.port, target.remote?.address, target.remote?.port);
   if (rc < 0) {
-    const error = systemError(rc, binding.syscallNames[out[OUT_SYSCALL]!]!, binding.optionNames[out[OUT_OPTION]!]!);
+    const error = systemError(rc, binding.syscallNames[out[HealthOut.Syscall]!]!, binding.optionNames[out[HealthOut.Option]!]!);
     throw error.code === 'ENOTSUP' && supported.platform === 'win32' ? unsupportedHealth(error) : error;
   }
   return {

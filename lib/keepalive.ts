@@ -38,11 +38,12 @@ export interface PendingKeepalive {
 }
 
 // One request and one result buffer per thread: every call is synchronous.
-// Backed by explicit ArrayBuffers, which V8 never moves: the addon keeps
-// their addresses (bind), so the per-call functions take a descriptor only.
+// Backed by explicit ArrayBuffers, which V8 never moves: the functions bind()
+// returns keep their addresses, so they take a descriptor only, and another
+// copy of this module (over the same addon) gets functions of its own.
 const request = new Int32Array(new ArrayBuffer(FIELD_COUNT * Int32Array.BYTES_PER_ELEMENT));
 const out = new Int32Array(new ArrayBuffer(Out.Length * Int32Array.BYTES_PER_ELEMENT));
-binding.bind(request, out);
+const bound = binding.bind(request, out);
 const ALL_READ = (1 << FIELD_COUNT) - 1;
 const UNSETTABLE = SETTING_FIELDS.filter(([name]) => !supported.set[name]).map(([, field]) => field);
 const UNREADABLE = SETTING_FIELDS.filter(([name]) => !supported.read[name]).map(([, field]) => field);
@@ -64,7 +65,7 @@ function nativeSet(target: Target): void {
   const { local, remote } = target;
   call(
     local === undefined || remote === undefined
-      ? binding.setFd(target.fd)
+      ? bound.setFd(target.fd)
       : binding.set(target.fd, request, out, local.address, local.port, remote.address, remote.port),
   );
 }
@@ -73,7 +74,7 @@ function nativeGet(target: Target): void {
   const { local, remote } = target;
   call(
     local === undefined || remote === undefined
-      ? binding.getFd(target.fd)
+      ? bound.getFd(target.fd)
       : binding.get(target.fd, out, local.address, local.port, remote.address, remote.port),
   );
 }
@@ -237,6 +238,6 @@ export function applyPrepared(socket: Socket, prepared: Int32Array): void {
   // The descriptor alone (no target object): this runs for every connection.
   const fd = descriptorOf(socket);
   request.set(prepared);
-  if (fd >= 0) call(binding.applyFd(fd));
+  if (fd >= 0) call(bound.applyFd(fd));
   else nativeSet(targetOf(socket));
 }

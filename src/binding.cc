@@ -5,9 +5,12 @@
 // JavaScript interface (typed in lib/binding.ts; health in lib/health.ts):
 //   set(fd, request: Int32Array[5], out: Int32Array[8], ...locator) -> errno
 //   get(fd, out: Int32Array[8], ...locator) -> errno
-//   bind(request, out) once per thread, then setFd(fd), getFd(fd) and
-//   applyFd(fd) (set without the read-back) use those two arrays.
+//   bind(request, out) -> { setFd(fd), getFd(fd), applyFd(fd) }: functions
+//     that use those two arrays (applyFd: set without the read-back). Each
+//     bind() makes its own functions, holding its own arrays, so two copies
+//     of the JavaScript over this one addon never share buffers.
 //   health(fd, out: Float64Array[16], ...locator) -> errno
+//   layout: the indices below, checked by lib/binding.ts when it loads.
 // where errno is 0 or a negative errno, out[0..4] receive the state read back
 // after the call, out[5] the mask of values that came from the kernel, and on
 // failure out[6] and out[7] the option and system call that failed.
@@ -16,6 +19,12 @@
 // out[14] and out[15]. `healthFieldMask` and `stateNames` describe them.
 // `locator` (localAddress, localPort, remoteAddress, remotePort) is only used
 // where `fd` is -1 (Windows).
+//
+// Bad arguments throw a TypeError or RangeError with a Node-style `code`.
+// Nothing here may abort the process: module initialisation checks every
+// napi status and gives up quietly when the environment is going away (a
+// worker terminated while it loads the package), and node-addon-api is built
+// with NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS (binding.gyp).
 #include <napi.h>
 
 #include <string>
@@ -35,13 +44,14 @@ constexpr size_t kHealthOutLength = 16;
 constexpr size_t kHealthOutOption = 14;
 constexpr size_t kHealthOutSyscall = 15;
 static_assert(kHealthFieldCount <= kHealthOutOption, "health out layout");
+static_assert(kFieldCount <= kOutReadMask, "out layout");
 
 const char* const kOptionNames[kOptionCount] = {
     "SO_KEEPALIVE",         "TCP_KEEPIDLE",       "TCP_KEEPALIVE",
     "TCP_KEEPINTVL",        "TCP_KEEPCNT",        "TCP_USER_TIMEOUT",
     "TCP_RXT_CONNDROPTIME", "SIO_KEEPALIVE_VALS", "TCP_MAXRT",
     "socket lookup",        "TCP_INFO",           "TCP_CONNECTION_INFO",
-    "SIO_TCP_INFO"};
+    "SIO_TCP_INFO",         "socket type"};
 
 const char* const kStateNames[kTcpStateCount] = {
     "unknown",    "established", "syn-sent",   "syn-received",
@@ -51,23 +61,30 @@ const char* const kStateNames[kTcpStateCount] = {
 const char* const kSyscallNames[kSyscallCount] = {"setsockopt", "getsockopt",
                                                   "WSAIoctl", "uv_walk"};
 
-bool ThrowTypeError(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-  return false;
+// Throws with the C API, which reports a failure (an environment that is
+// shutting down cannot throw) as a status instead of aborting.
+void ThrowTypeError(napi_env env, const char* message) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
 }
 
-// The data of an Int32Array of at least `min_length` elements, or nullptr.
-// One napi_get_typedarray_info call: node-addon-api's IsTypedArray(),
+// The data of a typed array of type `want` and at least `min_length`
+// elements, or nullptr. One napi_get_typedarray_info call: node-addon-api's IsTypedArray(),
 // As<TypedArray>() and As<Int32Array>() make three.
-int32_t* Int32Data(napi_env env, const Napi::Value& value, size_t min_length) {
+void* TypedData(napi_env env, napi_value value, napi_typedarray_type want,
+                size_t min_length) {
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
   if (napi_get_typedarray_info(env, value, &type, &length, &data, nullptr,
                                nullptr) != napi_ok ||
-      type != napi_int32_array || length < min_length)
+      type != want || length < min_length)
     return nullptr;
-  return static_cast<int32_t*>(data);
+  return data;
+}
+
+int32_t* Int32Data(napi_env env, napi_value value, size_t min_length) {
+  return static_cast<int32_t*>(
+      TypedData(env, value, napi_int32_array, min_length));
 }
 
 // An int32 as a JavaScript number, without node-addon-api's double.
@@ -77,13 +94,28 @@ Napi::Value Int32(Napi::Env env, int32_t value) {
   return Napi::Value(env, result);
 }
 
-double* HealthOutArray(const Napi::Value& value) {
-  if (!value.IsTypedArray()) return nullptr;
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  if (array.TypedArrayType() != napi_float64_array ||
-      array.ElementLength() < kHealthOutLength)
-    return nullptr;
-  return array.As<Napi::Float64Array>().Data();
+// info[0] as a descriptor: an integer from -1 (none: look up by locator) to
+// INT32_MAX; false with a coded exception pending otherwise.
+bool FdArg(const Napi::CallbackInfo& info, const char* signature,
+           int32_t* fd) {
+  double value = 0;
+  if (info.Length() < 1 ||
+      napi_get_value_double(info.Env(), info[0], &value) != napi_ok) {
+    ThrowTypeError(info.Env(), signature);
+    return false;
+  }
+  if (!(value >= -1 && value <= 2147483647.0) ||
+      value != static_cast<double>(static_cast<int32_t>(value))) {
+    napi_throw_range_error(info.Env(), "ERR_OUT_OF_RANGE", signature);
+    return false;
+  }
+  *fd = static_cast<int32_t>(value);
+  return true;
+}
+
+double* HealthOutArray(napi_env env, napi_value value) {
+  return static_cast<double*>(
+      TypedData(env, value, napi_float64_array, kHealthOutLength));
 }
 
 // Holds the locator's strings for the duration of one call.
@@ -95,19 +127,19 @@ struct LocatorArgs {
   void From(const Napi::CallbackInfo& info, size_t first) {
     if (info.Length() < first + 4) return;
     if (!info[first].IsString() || !info[first + 2].IsString()) return;
+    if (!info[first + 1].IsNumber() || !info[first + 3].IsNumber()) return;
     local = info[first].As<Napi::String>().Utf8Value();
     remote = info[first + 2].As<Napi::String>().Utf8Value();
     locator.local_address = local.c_str();
-    locator.local_port = info[first + 1].ToNumber().Int32Value();
+    locator.local_port = info[first + 1].As<Napi::Number>().Int32Value();
     locator.remote_address = remote.c_str();
-    locator.remote_port = info[first + 3].ToNumber().Int32Value();
+    locator.remote_port = info[first + 3].As<Napi::Number>().Int32Value();
   }
 };
 
-// Resolves the socket named by info[0] (and the locator after `first`).
-bool Resolve(const Napi::CallbackInfo& info, size_t first, os_socket* sock,
-             Failure* failure) {
-  int32_t fd = info[0].As<Napi::Number>().Int32Value();
+// Resolves the socket `fd` (and the locator after `first`, where fd is -1).
+bool Resolve(const Napi::CallbackInfo& info, int32_t fd, size_t first,
+             os_socket* sock, Failure* failure) {
   LocatorArgs args;
   uv_loop_s* loop = nullptr;
   if (fd < 0) {
@@ -129,188 +161,315 @@ Napi::Value Finish(Napi::Env env, bool ok, const State& state,
   return Int32(env, 0);
 }
 
-// Applies `values` to the socket named by info[0] (locator from
-// info[first_locator] on), then reads the state back into `out`.
-Napi::Value SetAndRead(const Napi::CallbackInfo& info, size_t first_locator,
-                       const int32_t* values, int32_t* out) {
+// Applies `values` to the socket `fd` (locator from info[first_locator]
+// on), then reads the state back into `out`.
+Napi::Value SetAndRead(const Napi::CallbackInfo& info, int32_t fd,
+                       size_t first_locator, const int32_t* values,
+                       int32_t* out) {
   Request request;
   for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = values[i];
   os_socket sock;
   Failure failure{0, 0, 0};
   State state;
-  bool ok = Resolve(info, first_locator, &sock, &failure) &&
+  bool ok = Resolve(info, fd, first_locator, &sock, &failure) &&
             Apply(sock, request, &failure) && Read(sock, &state, &failure);
   return Finish(info.Env(), ok, state, failure, out);
 }
 
-// Reads the state of the socket named by info[0] into `out`.
-Napi::Value ReadInto(const Napi::CallbackInfo& info, size_t first_locator,
-                     int32_t* out) {
+// Reads the state of the socket `fd` into `out`.
+Napi::Value ReadInto(const Napi::CallbackInfo& info, int32_t fd,
+                     size_t first_locator, int32_t* out) {
   os_socket sock;
   Failure failure{0, 0, 0};
   State state;
-  bool ok = Resolve(info, first_locator, &sock, &failure) &&
+  bool ok = Resolve(info, fd, first_locator, &sock, &failure) &&
             Read(sock, &state, &failure);
   return Finish(info.Env(), ok, state, failure, out);
 }
 
+// The Int32Array info[index] of at least min_length elements, or nullptr.
+int32_t* Int32Arg(const Napi::CallbackInfo& info, size_t index,
+                  size_t min_length) {
+  return info.Length() > index ? Int32Data(info.Env(), info[index], min_length)
+                               : nullptr;
+}
+
 Napi::Value Set(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t* out = info.Length() >= 3 ? Int32Data(env, info[2], kOutLength) : nullptr;
-  if (!info[0].IsNumber() || out == nullptr) {
-    ThrowTypeError(env, "set(fd, request, out): bad arguments");
-    return env.Undefined();
+  static const char kSignature[] =
+      "set(fd, request: Int32Array[5], out: Int32Array[8]): bad arguments";
+  int32_t* out = Int32Arg(info, 2, kOutLength);
+  const int32_t* values = Int32Arg(info, 1, kFieldCount);
+  if (out == nullptr || values == nullptr) {
+    ThrowTypeError(info.Env(), kSignature);
+    return info.Env().Undefined();
   }
-  const int32_t* values = Int32Data(env, info[1], kFieldCount);
-  if (values == nullptr) {
-    ThrowTypeError(env, "set(fd, request, out): request must be Int32Array[5]");
-    return env.Undefined();
-  }
-  return SetAndRead(info, 3, values, out);
+  int32_t fd = 0;
+  if (!FdArg(info, kSignature, &fd)) return info.Env().Undefined();
+  return SetAndRead(info, fd, 3, values, out);
 }
 
 Napi::Value Get(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t* out = info.Length() >= 2 ? Int32Data(env, info[1], kOutLength) : nullptr;
-  if (!info[0].IsNumber() || out == nullptr) {
-    ThrowTypeError(env, "get(fd, out): bad arguments");
-    return env.Undefined();
+  static const char kSignature[] = "get(fd, out: Int32Array[8]): bad arguments";
+  int32_t* out = Int32Arg(info, 1, kOutLength);
+  if (out == nullptr) {
+    ThrowTypeError(info.Env(), kSignature);
+    return info.Env().Undefined();
   }
-  return ReadInto(info, 2, out);
+  int32_t fd = 0;
+  if (!FdArg(info, kSignature, &fd)) return info.Env().Undefined();
+  return ReadInto(info, fd, 2, out);
 }
 
 Napi::Value HealthOf(const Napi::CallbackInfo& info) {
+  static const char kSignature[] =
+      "health(fd, out: Float64Array[16]): bad arguments";
   Napi::Env env = info.Env();
-  double* out = info.Length() >= 2 ? HealthOutArray(info[1]) : nullptr;
-  if (!info[0].IsNumber() || out == nullptr) {
-    ThrowTypeError(env, "health(fd, out): bad arguments");
+  double* out = info.Length() >= 2 ? HealthOutArray(env, info[1]) : nullptr;
+  if (out == nullptr) {
+    ThrowTypeError(env, kSignature);
     return env.Undefined();
   }
+  int32_t fd = 0;
+  if (!FdArg(info, kSignature, &fd)) return env.Undefined();
   os_socket sock;
   Failure failure{0, 0, 0};
   Health health;
-  if (!Resolve(info, 2, &sock, &failure) ||
+  if (!Resolve(info, fd, 2, &sock, &failure) ||
       !ReadHealth(sock, &health, &failure)) {
     out[kHealthOutOption] = failure.option;
     out[kHealthOutSyscall] = failure.syscall;
-    return Napi::Number::New(env, failure.err);
+    return Int32(env, failure.err);
   }
   for (int32_t i = 0; i < kHealthFieldCount; i++) out[i] = health.value[i];
-  return Napi::Number::New(env, 0);
+  return Int32(env, 0);
 }
 
-// The request and out arrays registered by bind(), per thread (instance
-// data), held by references so their ArrayBuffers stay alive.
+// The request and out arrays of one bind() call, as the data of one of the
+// functions it returns: strong references keep their ArrayBuffers (which V8
+// never moves) alive until that function is collected.
 struct Bound {
-  Napi::Reference<Napi::Value> request_ref;
-  Napi::Reference<Napi::Value> out_ref;
-  int32_t* request = nullptr;
-  int32_t* out = nullptr;
+  napi_ref request_ref;
+  napi_ref out_ref;
+  int32_t* request;
+  int32_t* out;
 };
 
-Napi::Value Bind(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t* request = info.Length() >= 2 ? Int32Data(env, info[0], kFieldCount) : nullptr;
-  int32_t* out = info.Length() >= 2 ? Int32Data(env, info[1], kOutLength) : nullptr;
-  if (request == nullptr || out == nullptr) {
-    ThrowTypeError(env, "bind(request: Int32Array[5], out: Int32Array[8]): bad arguments");
-    return env.Undefined();
-  }
-  Bound* bound = env.GetInstanceData<Bound>();
-  if (bound == nullptr) {
-    bound = new Bound();
-    env.SetInstanceData(bound);
-  }
-  bound->request_ref = Napi::Persistent(info[0]);
-  bound->out_ref = Napi::Persistent(info[1]);
-  bound->request = request;
-  bound->out = out;
-  return env.Undefined();
+void FreeBound(napi_env env, void* data, void*) {
+  Bound* bound = static_cast<Bound*>(data);
+  napi_delete_reference(env, bound->request_ref);
+  napi_delete_reference(env, bound->out_ref);
+  delete bound;
 }
 
-// The bound arrays for setFd/getFd/applyFd(fd), or nullptr with a TypeError.
-Bound* BoundFor(const Napi::CallbackInfo& info) {
-  Bound* bound = info.Env().GetInstanceData<Bound>();
-  if (bound == nullptr || !info[0].IsNumber()) {
-    ThrowTypeError(info.Env(), "setFd/getFd/applyFd(fd): fd must be a number, after bind()");
+// The bound arrays of setFd/getFd/applyFd, and the descriptor info[0].
+Bound* BoundFor(const Napi::CallbackInfo& info, int32_t* fd) {
+  if (!FdArg(info, "setFd/getFd/applyFd(fd): fd must be an integer", fd))
     return nullptr;
-  }
-  return bound;
+  return static_cast<Bound*>(info.Data());
 }
 
 Napi::Value SetFd(const Napi::CallbackInfo& info) {
-  Bound* bound = BoundFor(info);
+  int32_t fd = 0;
+  Bound* bound = BoundFor(info, &fd);
   if (bound == nullptr) return info.Env().Undefined();
-  return SetAndRead(info, 1, bound->request, bound->out);
+  return SetAndRead(info, fd, 1, bound->request, bound->out);
 }
 
 Napi::Value GetFd(const Napi::CallbackInfo& info) {
-  Bound* bound = BoundFor(info);
+  int32_t fd = 0;
+  Bound* bound = BoundFor(info, &fd);
   if (bound == nullptr) return info.Env().Undefined();
-  return ReadInto(info, 1, bound->out);
+  return ReadInto(info, fd, 1, bound->out);
 }
 
 // SetFd without the read-back, for callers that do not look at the state
 // (the drop-in policy, once per connection).
 Napi::Value ApplyFd(const Napi::CallbackInfo& info) {
-  Bound* bound = BoundFor(info);
+  int32_t fd = 0;
+  Bound* bound = BoundFor(info, &fd);
   if (bound == nullptr) return info.Env().Undefined();
   Request request;
   for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = bound->request[i];
   os_socket sock;
   Failure failure{0, 0, 0};
-  if (Resolve(info, 1, &sock, &failure) && Apply(sock, request, &failure))
+  if (Resolve(info, fd, 1, &sock, &failure) && Apply(sock, request, &failure))
     return Int32(info.Env(), 0);
   bound->out[kOutOption] = failure.option;
   bound->out[kOutSyscall] = failure.syscall;
   return Int32(info.Env(), failure.err);
 }
 
-Napi::Array IntArray(Napi::Env env, const int32_t* values, size_t length) {
-  Napi::Array array = Napi::Array::New(env, length);
-  for (size_t i = 0; i < length; i++) array.Set(i, values[i]);
-  return array;
+// Defines the function `name` on `target`, owning a fresh Bound over
+// `request` and `out` (freed with the function).
+bool DefineBound(napi_env env, napi_value target, const char* name,
+                 napi_callback callback, napi_value request, napi_value out) {
+  Bound* bound = new Bound{nullptr, nullptr, Int32Data(env, request, 0),
+                           Int32Data(env, out, 0)};
+  napi_value fn = nullptr;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, bound,
+                           &fn) != napi_ok ||
+      napi_create_reference(env, request, 1, &bound->request_ref) != napi_ok ||
+      napi_create_reference(env, out, 1, &bound->out_ref) != napi_ok ||
+      napi_add_finalizer(env, fn, bound, FreeBound, nullptr, nullptr) !=
+          napi_ok) {
+    if (bound->request_ref != nullptr)
+      napi_delete_reference(env, bound->request_ref);
+    if (bound->out_ref != nullptr) napi_delete_reference(env, bound->out_ref);
+    delete bound;
+    return false;
+  }
+  return napi_set_named_property(env, target, name, fn) == napi_ok;
 }
 
-Napi::Array StringArray(Napi::Env env, const char* const* values,
-                        size_t length) {
-  Napi::Array array = Napi::Array::New(env, length);
-  for (size_t i = 0; i < length; i++) array.Set(i, values[i]);
-  return array;
+// node-addon-api's wrapper for a C++ callback, as a plain napi_callback.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+napi_value Callback(napi_env env, napi_callback_info info) {
+  Napi::CallbackInfo call(env, info);
+  return F(call);
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+napi_value Bind(napi_env env, napi_callback_info cb) {
+  size_t argc = 2;
+  napi_value argv[2] = {nullptr, nullptr};
+  napi_value result = nullptr;
+  if (napi_get_cb_info(env, cb, &argc, argv, nullptr, nullptr) != napi_ok)
+    return nullptr;
+  if (argc < 2 || Int32Data(env, argv[0], kFieldCount) == nullptr ||
+      Int32Data(env, argv[1], kOutLength) == nullptr) {
+    ThrowTypeError(env,
+                   "bind(request: Int32Array[5], out: Int32Array[8]): bad "
+                   "arguments");
+    return nullptr;
+  }
+  if (napi_create_object(env, &result) != napi_ok ||
+      !DefineBound(env, result, "setFd", Callback<SetFd>, argv[0], argv[1]) ||
+      !DefineBound(env, result, "getFd", Callback<GetFd>, argv[0], argv[1]) ||
+      !DefineBound(env, result, "applyFd", Callback<ApplyFd>, argv[0], argv[1]))
+    return nullptr;
+  return result;
+}
+
+// Module initialisation in the C API, every status checked: a worker that is
+// terminated while it loads the package makes these calls fail, and
+// node-addon-api would turn the first failure into an exception it cannot
+// throw, then a fatal error. Here a failure just ends the initialisation
+// (nullptr: nothing is exported), which Node reports, if at all, as the
+// termination it is.
+class Exporter {
+ public:
+  explicit Exporter(napi_env env) : env_(env) {}
+  bool ok() const { return ok_; }
+
+  napi_value Object() {
+    napi_value value = nullptr;
+    Check(napi_create_object(env_, &value));
+    return value;
+  }
+  napi_value Int(int32_t number) {
+    napi_value value = nullptr;
+    Check(napi_create_int32(env_, number, &value));
+    return value;
+  }
+  napi_value Uint(uint32_t number) {
+    napi_value value = nullptr;
+    Check(napi_create_uint32(env_, number, &value));
+    return value;
+  }
+  napi_value String(const char* text) {
+    napi_value value = nullptr;
+    Check(napi_create_string_utf8(env_, text, NAPI_AUTO_LENGTH, &value));
+    return value;
+  }
+  napi_value Ints(const int32_t* values, size_t length) {
+    napi_value array = Array(length);
+    for (size_t i = 0; ok_ && i < length; i++)
+      Check(napi_set_element(env_, array, static_cast<uint32_t>(i),
+                             Int(values[i])));
+    return array;
+  }
+  napi_value Strings(const char* const* values, size_t length) {
+    napi_value array = Array(length);
+    for (size_t i = 0; ok_ && i < length; i++)
+      Check(napi_set_element(env_, array, static_cast<uint32_t>(i),
+                             String(values[i])));
+    return array;
+  }
+  napi_value Function(const char* name, napi_callback callback) {
+    napi_value value = nullptr;
+    if (ok_)
+      Check(napi_create_function(env_, name, NAPI_AUTO_LENGTH, callback,
+                                 nullptr, &value));
+    return value;
+  }
+  void Set(napi_value target, const char* name, napi_value value) {
+    if (ok_) Check(napi_set_named_property(env_, target, name, value));
+  }
+
+ private:
+  napi_value Array(size_t length) {
+    napi_value value = nullptr;
+    if (ok_) Check(napi_create_array_with_length(env_, length, &value));
+    return value;
+  }
+  void Check(napi_status status) {
+    if (status != napi_ok) ok_ = false;
+  }
+  napi_env env_;
+  bool ok_ = true;
+};
+
+napi_value CapabilitiesObject(Exporter& x) {
   const Capabilities& caps = GetCapabilities();
-  Napi::Object capabilities = Napi::Object::New(env);
-  capabilities.Set("platform", caps.platform);
-  capabilities.Set("setMask", caps.set_mask);
-  capabilities.Set("readMask", caps.read_mask);
-  capabilities.Set("min", IntArray(env, caps.min, kFieldCount));
-  capabilities.Set("max", IntArray(env, caps.max, kFieldCount));
-  capabilities.Set("fallback", IntArray(env, caps.fallback, kFieldCount));
-  capabilities.Set("option", IntArray(env, caps.option, kFieldCount));
+  napi_value object = x.Object();
+  x.Set(object, "platform", x.String(caps.platform));
+  x.Set(object, "setMask", x.Uint(caps.set_mask));
+  x.Set(object, "readMask", x.Uint(caps.read_mask));
+  x.Set(object, "min", x.Ints(caps.min, kFieldCount));
+  x.Set(object, "max", x.Ints(caps.max, kFieldCount));
+  x.Set(object, "fallback", x.Ints(caps.fallback, kFieldCount));
+  x.Set(object, "option", x.Ints(caps.option, kFieldCount));
+  return object;
+}
 
-  exports.Set("capabilities", capabilities);
-  exports.Set("optionNames", StringArray(env, kOptionNames, kOptionCount));
-  exports.Set("syscallNames", StringArray(env, kSyscallNames, kSyscallCount));
-  exports.Set("set", Napi::Function::New(env, Set, "set"));
-  exports.Set("get", Napi::Function::New(env, Get, "get"));
-  exports.Set("bind", Napi::Function::New(env, Bind, "bind"));
-  exports.Set("setFd", Napi::Function::New(env, SetFd, "setFd"));
-  exports.Set("getFd", Napi::Function::New(env, GetFd, "getFd"));
-  exports.Set("applyFd", Napi::Function::New(env, ApplyFd, "applyFd"));
-  exports.Set("health", Napi::Function::New(env, HealthOf, "health"));
-  exports.Set("healthFieldMask", HealthFieldMask());
-  exports.Set("stateNames", StringArray(env, kStateNames, kTcpStateCount));
-  return exports;
+// The array layouts, the one source of truth lib/binding.ts checks.
+napi_value LayoutObject(Exporter& x) {
+  static const struct {
+    const char* name;
+    int32_t value;
+  } kLayout[] = {
+      {"fieldCount", kFieldCount},
+      {"keep", kKeep},
+      {"outLength", kOutLength},
+      {"outReadMask", kOutReadMask},
+      {"outOption", kOutOption},
+      {"outSyscall", kOutSyscall},
+      {"healthFieldCount", kHealthFieldCount},
+      {"healthOutLength", kHealthOutLength},
+      {"healthOutOption", kHealthOutOption},
+      {"healthOutSyscall", kHealthOutSyscall},
+  };
+  napi_value object = x.Object();
+  for (const auto& entry : kLayout) x.Set(object, entry.name, x.Int(entry.value));
+  return object;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  Exporter x(env);
+  x.Set(exports, "capabilities", CapabilitiesObject(x));
+  x.Set(exports, "layout", LayoutObject(x));
+  x.Set(exports, "optionNames", x.Strings(kOptionNames, kOptionCount));
+  x.Set(exports, "syscallNames", x.Strings(kSyscallNames, kSyscallCount));
+  x.Set(exports, "set", x.Function("set", Callback<Set>));
+  x.Set(exports, "get", x.Function("get", Callback<Get>));
+  x.Set(exports, "bind", x.Function("bind", Bind));
+  x.Set(exports, "health", x.Function("health", Callback<HealthOf>));
+  x.Set(exports, "healthFieldMask", x.Uint(HealthFieldMask()));
+  x.Set(exports, "stateNames", x.Strings(kStateNames, kTcpStateCount));
+  return x.ok() ? exports : nullptr;
 }
 
 }  // namespace
 
 }  // namespace tcpka
 
-static Napi::Object InitTcpKeepalive(Napi::Env env, Napi::Object exports) {
-  return tcpka::Init(env, exports);
-}
-
-NODE_API_MODULE(tcp_keepalive, InitTcpKeepalive)
+NAPI_MODULE_INIT() { return tcpka::Init(env, exports); }

@@ -48,6 +48,7 @@ enum Option : int32_t {
   kOptTcpInfo,            // health (health.h): Linux, FreeBSD
   kOptTcpConnectionInfo,  // health: macOS
   kOptSioTcpInfo,         // health: Windows
+  kOptSocketType,         // the descriptor is not a TCP socket (POSIX)
   kOptionCount
 };
 

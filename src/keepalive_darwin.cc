@@ -9,7 +9,8 @@
 
 namespace tcpka {
 
-const PosixLayout kPosixLayout = {TCP_KEEPALIVE, TCP_RXT_CONNDROPTIME, 1};
+// No SO_PROTOCOL on macOS: SO_TYPE and the address family.
+const PosixLayout kPosixLayout = {TCP_KEEPALIVE, TCP_RXT_CONNDROPTIME, 1, -1};
 
 const Capabilities kPosixCapabilities = {
     "darwin",

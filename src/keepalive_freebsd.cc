@@ -3,12 +3,18 @@
 // retransmission bound per socket, so userTimeout is not supported.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "keepalive_posix.h"
 
 namespace tcpka {
 
-const PosixLayout kPosixLayout = {TCP_KEEPIDLE, -1, 1};
+// SO_PROTOCOL since FreeBSD 9.
+#ifdef SO_PROTOCOL
+const PosixLayout kPosixLayout = {TCP_KEEPIDLE, -1, 1, SO_PROTOCOL};
+#else
+const PosixLayout kPosixLayout = {TCP_KEEPIDLE, -1, 1, -1};
+#endif
 
 const Capabilities kPosixCapabilities = {
     "freebsd",

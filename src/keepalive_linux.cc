@@ -4,12 +4,14 @@
 // int of milliseconds, so at most INT_MAX / 1000 seconds.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "keepalive_posix.h"
 
 namespace tcpka {
 
-const PosixLayout kPosixLayout = {TCP_KEEPIDLE, TCP_USER_TIMEOUT, 1000};
+const PosixLayout kPosixLayout = {TCP_KEEPIDLE, TCP_USER_TIMEOUT, 1000,
+                                   SO_PROTOCOL};
 
 const Capabilities kPosixCapabilities = {
     "linux",

@@ -3,6 +3,7 @@
 #include "keepalive_posix.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -28,12 +29,79 @@ Slot SlotFor(int32_t field) {
   }
 }
 
-bool Fail(int32_t field, int32_t syscall, Failure* failure) {
-  failure->err = -errno;
-  failure->option = kPosixCapabilities.option[field];
+bool Fail(int32_t option, int32_t syscall, int32_t err, Failure* failure) {
+  failure->err = err;
+  failure->option = option;
   failure->syscall = syscall;
   return false;
 }
+
+bool FailField(int32_t field, int32_t syscall, Failure* failure) {
+  return Fail(kPosixCapabilities.option[field], syscall, -errno, failure);
+}
+
+int GetInt(int fd, int level, int name, int* value) {
+  socklen_t len = sizeof(*value);
+  *value = 0;
+  return getsockopt(fd, level, name, value, &len);
+}
+
+// True when `fd` is a TCP socket (over IPv4 or IPv6), checked before any
+// change so that nothing is half-applied to a Unix or UDP socket, a pipe or
+// a file: where the kernel is asked about a TCP option on those it refuses
+// only after SO_KEEPALIVE, which every socket accepts, has been set.
+bool CheckTcp(int fd, Failure* failure) {
+  int value = 0;
+  if (kPosixLayout.protocol_name >= 0) {
+    if (GetInt(fd, SOL_SOCKET, kPosixLayout.protocol_name, &value) != 0)
+      return Fail(kOptSocketType, kSysGetsockopt, -errno, failure);
+    if (value == IPPROTO_TCP) return true;
+  } else {
+    if (GetInt(fd, SOL_SOCKET, SO_TYPE, &value) != 0)
+      return Fail(kOptSocketType, kSysGetsockopt, -errno, failure);
+    sockaddr_storage address;
+    socklen_t len = sizeof(address);
+    if (value == SOCK_STREAM &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&address), &len) == 0 &&
+        (address.ss_family == AF_INET || address.ss_family == AF_INET6))
+      return true;
+  }
+  return Fail(kOptSocketType, kSysGetsockopt, -ENOTSUP, failure);
+}
+
+// Seconds as the OS unit, in 64 bits: at most INT32_MAX seconds x 1000,
+// which fits; false where the result does not fit the kernel's int.
+bool ToOsUnits(int32_t seconds, int32_t unit, int* value) {
+  int64_t units = static_cast<int64_t>(seconds) * unit;
+  if (units < INT32_MIN || units > INT32_MAX) return false;
+  *value = static_cast<int>(units);
+  return true;
+}
+
+// An OS value in seconds, rounded up (a user timeout of 1500 ms set by
+// someone else reads as 2 s), in 64 bits: INT32_MAX ms reads as 2147484 s,
+// where 32-bit arithmetic would overflow. The kernel accepts no negative
+// value for these options; one would be divided without rounding.
+int32_t ToSeconds(int value, int32_t unit) {
+  int64_t units = value;
+  if (units <= 0 || unit == 1) return static_cast<int32_t>(units / unit);
+  return static_cast<int32_t>((units + unit - 1) / unit);
+}
+
+// The previous raw values of the options Apply changed, to put back when a
+// later one fails.
+struct Undo {
+  int32_t field[kFieldCount];
+  int value[kFieldCount] = {0, 0, 0, 0, 0};
+  int32_t length = 0;
+
+  void Restore(int fd) const {
+    for (int32_t i = length - 1; i >= 0; i--) {
+      Slot slot = SlotFor(field[i]);
+      setsockopt(fd, slot.level, slot.name, &value[i], sizeof(value[i]));
+    }
+  }
+};
 
 }  // namespace
 
@@ -56,13 +124,32 @@ bool Apply(os_socket sock, const Request& request, Failure* failure) {
   // starts its first idle period with the new values.
   static const int32_t kOrder[] = {kIdle, kInterval, kCount, kUserTimeout,
                                    kEnable};
+  int value[kFieldCount] = {0, 0, 0, 0, 0};
   for (int32_t field : kOrder) {
-    int32_t seconds = request.value[field];
-    if (seconds == kKeep) continue;
+    if (request.value[field] == kKeep) continue;
+    if (!ToOsUnits(request.value[field], SlotFor(field).unit, &value[field]))
+      return Fail(kPosixCapabilities.option[field], kSysSetsockopt, -EINVAL,
+                  failure);
+  }
+  if (!CheckTcp(sock, failure)) return false;
+  Undo undo;
+  for (int32_t field : kOrder) {
+    if (request.value[field] == kKeep) continue;
     Slot slot = SlotFor(field);
-    int value = seconds * slot.unit;
-    if (setsockopt(sock, slot.level, slot.name, &value, sizeof(value)) != 0)
-      return Fail(field, kSysSetsockopt, failure);
+    int old = 0;
+    if (GetInt(sock, slot.level, slot.name, &old) != 0) {
+      FailField(field, kSysGetsockopt, failure);
+      undo.Restore(sock);
+      return false;
+    }
+    if (setsockopt(sock, slot.level, slot.name, &value[field],
+                   sizeof(value[field])) != 0) {
+      FailField(field, kSysSetsockopt, failure);
+      undo.Restore(sock);
+      return false;
+    }
+    undo.field[undo.length] = field;
+    undo.value[undo.length++] = old;
   }
   return true;
 }
@@ -76,12 +163,10 @@ bool Read(os_socket sock, State* state, Failure* failure) {
     }
     Slot slot = SlotFor(field);
     int value = 0;
-    socklen_t len = sizeof(value);
-    if (getsockopt(sock, slot.level, slot.name, &value, &len) != 0)
-      return Fail(field, kSysGetsockopt, failure);
-    // Rounded up: a user timeout of 1500 ms set by someone else reads as 2 s.
+    if (GetInt(sock, slot.level, slot.name, &value) != 0)
+      return FailField(field, kSysGetsockopt, failure);
     state->value[field] =
-        field == kEnable ? (value != 0) : (value + slot.unit - 1) / slot.unit;
+        field == kEnable ? (value != 0) : ToSeconds(value, slot.unit);
     state->read_mask |= 1u << field;
   }
   return true;
