@@ -13,6 +13,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 
 import { invalidArgType } from './errors';
+import { ownValue, validateObject } from './validate';
 import { attachSettings, resolvePolicy, type PolicySettings, type PolicySpec } from './policy';
 
 type CreateConnection = (options: object, callback?: (error: Error | null, socket: Duplex) => void) => Duplex | null | undefined;
@@ -100,10 +101,12 @@ export function createUndiciDispatcher<D extends object = object>(
   options: { connect?: object } & Record<string, unknown> = {},
 ): D {
   checkUndici(undici);
-  const { connect, ...rest } = options;
-  if (connect !== undefined && (connect === null || typeof connect !== 'object')) {
-    throw invalidArgType('options.connect', 'buildConnector options (an object)', connect);
-  }
+  validateObject(options, 'options');
+  // Own properties only, as everywhere in the package.
+  const connect = ownValue(options, 'connect');
+  if (connect !== undefined) validateObject(connect, 'options.connect');
+  const rest: Record<string, unknown> = { ...options };
+  delete rest.connect;
   return new undici.Agent({ ...rest, connect: createUndiciConnector(undici, policy, connect) }) as D;
 }
 

@@ -1,5 +1,6 @@
 // The detection-time arithmetic, on its own for planning.
-import { invalidArgType, outOfRange } from './errors';
+import { hideOwnFrames, outOfRange } from './errors';
+import { ownValue, validateInteger, validateObject } from './validate';
 
 export interface DetectOptions {
   /** Seconds of silence before the first probe. */
@@ -28,14 +29,27 @@ export interface DetectOptions {
  *   that is at or past userTimeout.
  */
 export function detectAfter(options: DetectOptions, platform: string = process.platform): number {
-  if (options === null || typeof options !== 'object') {
-    throw invalidArgType('options', 'of type object', options);
+  try {
+    validateObject(options, 'options');
+    const idle = integerField(options, 'idle', 1);
+    const interval = integerField(options, 'interval', 1);
+    const count = integerField(options, 'count', 1);
+    const userTimeout = Object.hasOwn(options, 'userTimeout') && options.userTimeout !== undefined ? integerField(options, 'userTimeout', 0) : 0;
+    const seconds = computeDetectAfter(idle, interval, count, userTimeout, platform);
+    if (!Number.isSafeInteger(seconds)) {
+      throw outOfRange('detectAfter(options)', `<= ${Number.MAX_SAFE_INTEGER} seconds (idle + interval × count)`, seconds);
+    }
+    return seconds;
+  } catch (error) {
+    throw hideOwnFrames(error, detectAfter);
   }
-  const idle = positive('options.idle', options.idle);
-  const interval = positive('options.interval', options.interval);
-  const count = positive('options.count', options.count);
-  const userTimeout = options.userTimeout === undefined ? 0 : nonNegative('options.userTimeout', options.userTimeout);
-  return computeDetectAfter(idle, interval, count, userTimeout, platform);
+}
+
+/** An own integer property from `min` to the largest safe integer. */
+function integerField(options: Record<string, unknown>, key: keyof DetectOptions, min: number): number {
+  const value = ownValue(options, key);
+  validateInteger(value, `options.${key}`, min, Number.MAX_SAFE_INTEGER);
+  return value;
 }
 
 /** The same arithmetic on values already validated. */
@@ -50,18 +64,4 @@ export function computeDetectAfter(
   const first = Math.max(idle, interval);
   if (userTimeout > 0) return first + interval * Math.max(1, Math.ceil((userTimeout - first) / interval));
   return first + interval * count;
-}
-
-function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
-  if (value < 1) throw outOfRange(name, '>= 1', value);
-  return value;
-}
-
-function nonNegative(name: string, value: unknown): number {
-  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
-  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
-  if (value < 0) throw outOfRange(name, '>= 0', value);
-  return value;
 }

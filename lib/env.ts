@@ -8,6 +8,7 @@
 //
 // Anything else is an error that names the variable, the bad part and what
 // is allowed: the register entry stops the process with it. No fallback.
+import { escapeControl } from './errors';
 import { isPresetName, presetNames, defaultPresetName, presetSettings } from './presets';
 import { resolvePolicy, type PolicySettings } from './policy';
 import { supported, type NumericSettingName } from './supported';
@@ -31,12 +32,16 @@ export interface EnvError extends Error {
   part: string;
 }
 
-const KEYS: Readonly<Record<string, NumericSettingName>> = {
-  idle: 'idle',
-  interval: 'interval',
-  count: 'count',
-  usertimeout: 'userTimeout',
-};
+// A map without a prototype, read through Object.hasOwn: "__proto__" and
+// "constructor" are unknown keys like any other.
+const KEYS: Readonly<Record<string, NumericSettingName>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, NumericSettingName>, {
+    idle: 'idle',
+    interval: 'interval',
+    count: 'count',
+    usertimeout: 'userTimeout',
+  }),
+);
 
 function allowedPolicy(): string {
   const { idle, interval, count, userTimeout } = supported.limits;
@@ -48,9 +53,21 @@ function allowedPolicy(): string {
   );
 }
 
+function settingKey(rawKey: string): NumericSettingName | undefined {
+  const lower = rawKey.toLowerCase();
+  return Object.hasOwn(KEYS, lower) ? KEYS[lower] : undefined;
+}
+
+/** A variable of `env` (its own property only: never one inherited by a plain object). */
+function variableOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  return Object.hasOwn(env, name) ? env[name] : undefined;
+}
+
 function envError(variable: string, value: string, part: string, problem: string, allowed: string): EnvError {
+  // The message quotes the value and its parts: control characters escaped
+  // (it goes to stderr and logs).
   const error = new Error(
-    `${variable}=${JSON.stringify(value)} is invalid: ${problem}. Allowed: ${allowed}.`,
+    escapeControl(`${variable}=${JSON.stringify(value)} is invalid: ${problem}. Allowed: ${allowed}.`),
   ) as EnvError;
   error.code = 'ERR_TCP_KEEPALIVE_ENV';
   error.variable = variable;
@@ -80,7 +97,7 @@ export function parsePolicySpec(value: string, variable: string = POLICY_VARIABL
     }
     const rawKey = part.slice(0, eq).trim();
     const raw = part.slice(eq + 1).trim();
-    const key = KEYS[rawKey.toLowerCase()];
+    const key = settingKey(rawKey);
     if (key === undefined) throw fail(part, `"${rawKey}" is not a setting (use idle, interval, count, userTimeout)`);
     if (seen.has(key)) throw fail(part, `${key} is given twice`);
     seen.add(key);
@@ -111,12 +128,12 @@ export function parsePolicySpec(value: string, variable: string = POLICY_VARIABL
 
 /** Reads `TCP_KEEPALIVE` and `TCP_KEEPALIVE_SIDE` from `env`. Throws an EnvError when either is invalid. */
 export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): EnvPolicy {
-  const rawSide = (env[SIDE_VARIABLE] ?? '').trim();
+  const rawSide = (variableOf(env, SIDE_VARIABLE) ?? '').trim();
   const side = rawSide === '' ? 'both' : rawSide.toLowerCase();
   if (side !== 'both' && side !== 'clients' && side !== 'servers') {
     throw envError(SIDE_VARIABLE, rawSide, rawSide, `"${rawSide}" is not a side`, 'clients, servers or both (the default)');
   }
-  const raw = (env[POLICY_VARIABLE] ?? '').trim();
+  const raw = (variableOf(env, POLICY_VARIABLE) ?? '').trim();
   if (raw.toLowerCase() === 'off') return { off: true, description: `${POLICY_VARIABLE}=off: no policy installed` };
   const settings = raw === '' ? resolvePolicy(defaultPresetName) : parsePolicySpec(raw);
   const named = raw === '' ? `${defaultPresetName} (default)` : raw;

@@ -30,18 +30,80 @@ export interface KeepaliveSystemError extends Error {
   option: string;
 }
 
+/** Any function, as a stack cut-off point. */
+type AnyFunction = (...args: never[]) => unknown;
+
 type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
 
-function codedError(Base: ErrorClass, code: ErrorCode, message: string): KeepaliveError {
-  const error = new Base(message) as KeepaliveError;
-  error.code = code;
-  // Node prints its own coded errors as "TypeError [ERR_X]: message".
-  // Node prints its coded errors as "TypeError [ERR_X]: message": the stack
-  // is formatted on first access, with the name it has then.
-  Object.defineProperty(error, 'name', { value: `${Base.name} [${code}]`, configurable: true });
+// Characters that must not reach a terminal or a log line as they are:
+// C0 and C1 controls, DEL, the line and paragraph separators and the
+// bidirectional overrides (they reorder what a terminal shows).
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeOne(char: string): string {
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase()}`;
+}
+
+/**
+ * Text from the caller made safe to print: control characters become
+ * \xNN (\uNNNN above U+00FF), as util.inspect writes them in strings.
+ * Every message that quotes input goes through it.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, escapeOne);
+}
+
+// Errors made by this package, so the public entry points can cut the
+// package's own frames off their stacks (as Node's validators do).
+const ownErrors = new WeakSet<Error>();
+
+// Node prints its coded errors as "TypeError [ERR_X]: message": the stack is
+// formatted when captured, with the name the error has then.
+function captureStack(error: Error, code: string, base: string, below?: AnyFunction): void {
+  Object.defineProperty(error, 'name', { value: `${base} [${code}]`, configurable: true });
+  if (below !== undefined) Error.captureStackTrace(error, below);
   void error.stack;
   delete (error as { name?: string }).name;
+}
+
+function codedError(Base: ErrorClass, code: ErrorCode, message: string): KeepaliveError {
+  const error = new Base(escapeControl(message)) as KeepaliveError;
+  error.code = code;
+  captureStack(error, code, Base.name);
+  ownErrors.add(error);
   return error;
+}
+
+/**
+ * An error made by this package, its stack cut to start at the caller of
+ * `entry` (a public function): what Node's hideStackFrames does for its
+ * validators. Anything else is returned as it is.
+ */
+export function hideOwnFrames<E>(error: E, entry: AnyFunction): E {
+  if (!(error instanceof Error) || !ownErrors.has(error)) return error;
+  const { code } = error as Error & { code?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('ERR_')) Error.captureStackTrace(error, entry);
+  else captureStack(error, code, Object.getPrototypeOf(error).constructor.name, entry);
+  return error;
+}
+
+/**
+ * Wraps a validator so that errors it throws start their stacks at its
+ * caller (Node's internal hideStackFrames). For functions off the per-call
+ * path: the wrapper passes its arguments through a rest parameter.
+ */
+export function hideStackFrames<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const wrapper = function (this: unknown, ...args: A): R {
+    try {
+      return fn.apply(this, args);
+    } catch (error) {
+      throw hideOwnFrames(error, wrapper);
+    }
+  };
+  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true });
+  return wrapper;
 }
 
 /** Node's description of a received value, as in its ERR_INVALID_ARG_TYPE. */
@@ -87,6 +149,16 @@ export function notTcp(kind: string): KeepaliveError {
   );
 }
 
+/** A socket that is still connecting but cannot take a 'connect' listener. */
+export function frozenSocket(): KeepaliveError {
+  return codedError(
+    TypeError,
+    'ERR_INVALID_ARG_VALUE',
+    "The argument 'socket' is frozen: settings for a socket still connecting wait for its 'connect' event, " +
+      'and a frozen socket cannot take a listener. Received an instance of Socket',
+  );
+}
+
 export function notConnected(): KeepaliveError {
   return codedError(
     Error,
@@ -112,6 +184,7 @@ export function systemError(errno: number, syscall: string, option: string): Kee
     code = `Unknown system error ${errno}`;
   }
   const error = new Error(`${syscall} ${code} (${option})`) as KeepaliveSystemError;
+  ownErrors.add(error);
   error.code = code;
   error.errno = errno;
   error.syscall = syscall;

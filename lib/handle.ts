@@ -4,7 +4,7 @@
 // live handle at each call, because descriptors are reused once closed.
 import type { Socket } from 'node:net';
 
-import { notTcp, socketClosed } from './errors';
+import { frozenSocket, notTcp, socketClosed } from './errors';
 
 interface AddressOut {
   address?: string;
@@ -20,10 +20,54 @@ interface InternalHandle {
   getpeername?(out: AddressOut): number;
 }
 
-interface InternalSocket {
+/** The parts of Node's net.Socket internals read by this package. */
+export interface InternalSocket {
   _handle: InternalHandle | null;
   connecting: boolean;
   destroyed: boolean;
+  /**
+   * The net.Server that accepted the socket: null once the constructor has
+   * run (and for sockets of no server), undefined while it runs.
+   */
+  server?: unknown;
+  _server?: unknown;
+  _tlsOptions?: { isServer?: boolean };
+}
+
+/** A socket's internals, as Node's net.js keeps them. */
+export function internalsOf(socket: Socket): InternalSocket {
+  return socket as unknown as InternalSocket;
+}
+
+/** Whether the socket has a live handle and is not connecting (it may be any kind of stream). */
+export function isConnected(socket: Socket): boolean {
+  const s = internalsOf(socket);
+  return !s.destroyed && !s.connecting && s._handle !== null;
+}
+
+/** Whether the socket's own handle (not the one a TLS socket wraps) is a TCP handle. */
+export function hasTcpHandle(socket: Socket): boolean {
+  const handle = internalsOf(socket)._handle;
+  if (handle === null || handle === undefined) return false;
+  return (tcpClass !== undefined && handle.constructor === tcpClass) || kindOf(handle) === 'TCP';
+}
+
+/**
+ * Node's own record of its last setKeepAlive on a socket: net.js keeps the
+ * enable flag and the delay in two symbol-keyed properties set in the
+ * Socket constructor. Found once; null where Node has no such record.
+ */
+export type KeepaliveRecord = readonly [enable: symbol, delay: symbol];
+let keepaliveRecord: KeepaliveRecord | null | undefined;
+
+export function keepaliveRecordOf(socket: Socket): KeepaliveRecord | null {
+  if (keepaliveRecord === undefined) {
+    const symbols = Object.getOwnPropertySymbols(socket);
+    const enable = symbols.find((s) => s.description === 'kSetKeepAlive');
+    const delay = symbols.find((s) => s.description === 'kSetKeepAliveInitialDelay');
+    keepaliveRecord = enable && delay ? [enable, delay] : null;
+  }
+  return keepaliveRecord;
 }
 
 /** The OS socket of a connection, as the native layer takes it. */
@@ -79,6 +123,9 @@ export function isPending(socket: Socket): boolean {
  * nothing is left on the socket either way.
  */
 export function onceConnected(socket: Socket, onConnect: () => void, onClose?: () => void, first = false): void {
+  // Adding a listener writes to the socket (its listener count): on a frozen
+  // socket that is a TypeError half-way through EventEmitter's bookkeeping.
+  if (Object.isFrozen(socket)) throw frozenSocket();
   const connected = (): void => {
     socket.removeListener('close', closed);
     onConnect();

@@ -4,10 +4,10 @@ import type { Socket } from 'node:net';
 
 import { binding, Field, FIELD_COUNT, KEEP, Out } from './binding';
 import { computeDetectAfter } from './detect';
-import { systemError, notConnected, outOfRange } from './errors';
+import { hideOwnFrames, systemError, notConnected, outOfRange } from './errors';
 import { descriptorOf, isPending, onceConnected, targetOf, type Target } from './handle';
 import { supported, SETTING_FIELDS } from './supported';
-import { validateOptions, validateSocket, type KeepaliveOptions, type ValidOptions } from './validate';
+import { definedOptions, mergeOptions, validOptions, validateOptions, validateSocket, type KeepaliveOptions, type ValidOptions } from './validate';
 
 /** A socket's keepalive settings as the OS holds them. Durations in seconds. */
 export interface KeepaliveState {
@@ -153,11 +153,13 @@ function rememberUnreadable(socket: Socket): void {
 function applyOnConnect(socket: Socket, options: ValidOptions): PendingKeepalive {
   const queued = pendingOptions.get(socket);
   if (queued) {
-    Object.assign(queued, options);
-    return { source: 'pending', requested: { ...queued } };
+    mergeOptions(queued, options);
+    return { source: 'pending', requested: definedOptions(queued) };
   }
-  const merged = { ...options };
-  pendingOptions.set(socket, merged);
+  const merged = validOptions();
+  mergeOptions(merged, options);
+  // Listeners first: on a socket that cannot take them (frozen) this throws
+  // a coded error before anything is queued.
   onceConnected(
     socket,
     () => {
@@ -170,7 +172,8 @@ function applyOnConnect(socket: Socket, options: ValidOptions): PendingKeepalive
     },
     () => pendingOptions.delete(socket),
   );
-  return { source: 'pending', requested: { ...merged } };
+  pendingOptions.set(socket, merged);
+  return { source: 'pending', requested: definedOptions(merged) };
 }
 
 function warn(error: Error & { code?: string }): void {
@@ -188,8 +191,12 @@ function warn(error: Error & { code?: string }): void {
  * 'connect', and a failure there is reported with process.emitWarning.
  */
 export function setKeepalive(socket: Socket, options?: KeepaliveOptions): KeepaliveState | PendingKeepalive {
-  validateSocket(socket);
-  return applyValidated(socket, validateOptions(options));
+  try {
+    validateSocket(socket);
+    return applyValidated(socket, validateOptions(options));
+  } catch (error) {
+    throw hideOwnFrames(error, setKeepalive);
+  }
 }
 
 /**
@@ -204,10 +211,14 @@ export function applyValidated(socket: Socket, options: ValidOptions): Keepalive
 
 /** Reads a connected TCP socket's keepalive state back from the kernel. */
 export function getKeepalive(socket: Socket): KeepaliveState {
-  validateSocket(socket);
-  if (isPending(socket)) throw notConnected();
-  nativeGet(targetOf(socket));
-  return stateFrom(socket);
+  try {
+    validateSocket(socket);
+    if (isPending(socket)) throw notConnected();
+    nativeGet(targetOf(socket));
+    return stateFrom(socket);
+  } catch (error) {
+    throw hideOwnFrames(error, getKeepalive);
+  }
 }
 
 /**
