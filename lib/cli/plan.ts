@@ -158,6 +158,18 @@ export function fitBalancer(s: CoreSettings, balancerTimeout: number, fixed: Fix
   return { ...s, idle: Math.max(1, balancerTimeout - s.interval - 1) };
 }
 
+/**
+ * Planning for this platform, the values the plan chose (not those given)
+ * stay within what the OS accepts: a long detection goal on Linux gives
+ * idle 32767 s, not a value setKeepalive would refuse. Lowering a value only
+ * shortens detection; an outage goal it breaks is reported.
+ */
+export function withinLimits(s: CoreSettings, fixed: Fixed, platform: string): CoreSettings {
+  if (platform !== supported.platform) return s;
+  const cap = (name: keyof CoreSettings): number => (fixed[name] || !supported.set[name] ? s[name] : Math.min(s[name], supported.limits[name].max));
+  return { idle: cap('idle'), interval: cap('interval'), count: cap('count') };
+}
+
 /** Idle, interval and count for the input: the starting point moved to meet each goal in turn. */
 export function solveSettings(input: PlanInput, platform: string): CoreSettings {
   const fixed = fixedOf(input);
@@ -165,7 +177,7 @@ export function solveSettings(input: PlanInput, platform: string): CoreSettings 
   if (input.surviveOutage !== undefined) settings = meetOutage(settings, input.surviveOutage, fixed, platform);
   if (input.detectWithin !== undefined) settings = meetDetection(settings, input.detectWithin, input.surviveOutage, fixed, platform);
   if (input.lbIdleTimeout !== undefined) settings = fitBalancer(settings, input.lbIdleTimeout, fixed);
-  return settings;
+  return withinLimits(settings, fixed, platform);
 }
 
 /** What settings mean for a silent peer. */
