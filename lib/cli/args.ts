@@ -2,6 +2,8 @@
 // subcommand, values checked with messages that say what to type instead.
 import { parseArgs } from 'node:util';
 
+import { isPresetName, presetNames, type PresetName } from '../presets';
+
 /** Exit codes of the tcp-keepalive command. */
 export const EXIT = {
   /** Done; or `probe --watch` stopped by Ctrl-C or --duration while the connection was alive. */
@@ -195,6 +197,28 @@ export function integer(option: string, text: string, min = 1, max = MAX_INTEGER
   }
   if (value > max) throw new UsageError(`--${option} must be at most ${max}, got ${quoted(text)}`, `for example --${option} ${Math.max(min, 3)}`);
   return value;
+}
+
+/** The preset --preset names; a UsageError suggesting the closest name otherwise. */
+export function presetOption(text: string): PresetName {
+  if (isPresetName(text)) return text;
+  const guess = closest(text, presetNames);
+  throw new UsageError(`unknown preset ${quoted(text)}`, `${guess ? `did you mean --preset ${guess}? ` : ''}presets: ${presetNames.join(', ')}`);
+}
+
+/**
+ * Runs a library validator (lib/validate.ts) over values built from the
+ * command line; its coded error becomes a UsageError naming the option
+ * (options.userTimeout → --user-timeout). The one place where the command
+ * meets the library's checks.
+ */
+export function checkedByLibrary(validate: () => void, hint: string): void {
+  try {
+    validate();
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    throw new UsageError(`${e.message.replace(/options\.userTimeout/, '--user-timeout').replace(/options\./, '--')}`, hint);
+  }
 }
 
 /** Help text for the options of one subcommand. */

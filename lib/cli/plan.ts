@@ -4,7 +4,7 @@
 import { computeDetectAfter } from '../detect';
 import { isPresetName, presetNames, presets, type PresetName } from '../presets';
 import { supported } from '../supported';
-import { closest, EXIT, integer, optionHelp, parse, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
+import { closest, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, rate, bytes, table, wrap } from './format';
 import type { Io } from './io';
 
@@ -490,14 +490,7 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
   const input: PlanInput = {};
   const preset = str('preset');
   if (preset !== undefined) {
-    if (!isPresetName(preset)) {
-      const guess = closest(preset, presetNames);
-      throw new UsageError(
-        `unknown preset ${quoted(preset)}`,
-        `${guess ? `did you mean --preset ${guess}? ` : ''}presets: ${presetNames.join(', ')}`,
-      );
-    }
-    input.preset = preset;
+    input.preset = presetOption(preset);
   }
   const secondsOf = (name: string, min = 1): number | undefined => {
     const text = str(name);

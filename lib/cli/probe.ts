@@ -8,10 +8,10 @@ import { getHealth, healthSource, type TcpHealth } from '../health';
 import { healthChanges, type Activity, type HealthChange } from '../health-diff';
 import { getKeepalive, setKeepalive, type KeepaliveState } from '../keepalive';
 import { classifyEnd, type EndCause } from '../outcome';
-import { isPresetName, presetNames, presetSettings, defaultPresetName } from '../presets';
+import { presetNames, presetSettings, defaultPresetName } from '../presets';
 import { supported } from '../supported';
 import { validateOptions, type KeepaliveOptions } from '../validate';
-import { closest, escapeControl, EXIT, integer, optionHelp, parse, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
+import { checkedByLibrary, escapeControl, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, millis } from './format';
 import type { Io } from './io';
 import {
@@ -122,11 +122,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   const preset = str('preset');
   const explicit = (['idle', 'interval', 'count', 'user-timeout'] as const).filter((k) => str(k) !== undefined);
   if (preset !== undefined) {
-    if (!isPresetName(preset)) {
-      const guess = closest(preset, presetNames);
-      throw new UsageError(`unknown preset ${quoted(preset)}`, `${guess ? `did you mean --preset ${guess}? ` : ''}presets: ${presetNames.join(', ')}`);
-    }
-    options = presetSettings(preset);
+    options = presetSettings(presetOption(preset));
     basis = `preset ${preset}`;
   } else if (explicit.length === 0) {
     options = presetSettings(defaultPresetName);
@@ -139,7 +135,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   if (str('count') !== undefined) options.count = integer('count', str('count')!);
   const ut = str('user-timeout');
   if (ut !== undefined) options.userTimeout = ut === 'auto' ? 'auto' : seconds('user-timeout', ut, 0);
-  if (preset !== undefined && explicit.length) basis += `, with ${explicit.map((k) => `--${k} ${str(k)}`).join(' ')}`;
+  if (preset !== undefined && explicit.length) basis += `, with ${explicit.map((k) => `--${k} ${escapeControl(str(k)!)}`).join(' ')}`;
   // A preset's values this OS cannot set are left out (userTimeout on
   // FreeBSD, count on Windows before 10 1703); values typed are checked.
   const dropped = (['count', 'userTimeout'] as const).filter(
@@ -147,12 +143,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   );
   for (const k of dropped) delete options[k];
   if (dropped.length) basis += ` (${dropped.join(' and ')} left out: not settable on ${supported.platform})`;
-  try {
-    validateOptions(options);
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    throw new UsageError(`${e.message.replace(/options\.userTimeout/, '--user-timeout').replace(/options\./, '--')}`, 'see tcp-keepalive info for the ranges');
-  }
+  checkedByLibrary(() => validateOptions(options), 'see tcp-keepalive info for the ranges');
   const watch = values.watch === true;
   for (const name of ['send-every', 'duration']) {
     if (str(name) !== undefined && !watch) throw new UsageError(`--${name} needs --watch`, `add --watch`);

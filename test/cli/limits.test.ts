@@ -78,6 +78,13 @@ t.test('escapeControl: control characters shown escaped, the rest as typed', asy
   t.equal(quoted('\x1b]0;pwned\x07'), '"\\x1b]0;pwned\\x07"');
 });
 
+t.test('probe: a value typed with a line break is echoed escaped in the basis', async (t) => {
+  const input = probeInput(['127.0.0.1:1', '--preset', 'web', '--idle', '5\n']);
+  if (input === 'help') throw new Error('help');
+  t.equal(input.options.idle, 5, 'the value is read (surrounding white space ignored)');
+  t.equal(input.basis, 'preset web, with --idle 5\\n', 'the line break shown escaped');
+});
+
 t.test('every message that echoes input escapes it', async (t) => {
   const evil = '\x1b[2J\x1b]0;owned\x07\nforged';
   const run = async (argv: string[]): Promise<string> => {
