@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tcp-keepalive command: `info`, `plan` and `probe` (lib/cli/*.ts).
 // Installed as the package's bin (bin/tcp-keepalive.js calls main()).
-import { closest, EXIT, UsageError } from './cli/args';
+import { closest, escapeControl, EXIT, quoted, UsageError } from './cli/args';
 import { INFO_HELP, packageVersion, runInfo } from './cli/info';
 import { processIo, type Io } from './cli/io';
 import { PLAN_HELP, runPlan } from './cli/plan';
@@ -65,8 +65,8 @@ export async function main(argv: readonly string[], io: Io = processIo(), signal
       default: {
         const guess = command.startsWith('-') ? undefined : closest(command, COMMANDS);
         throw new UsageError(
-          `unknown command "${command}"`,
-          guess ? `did you mean: tcp-keepalive ${guess} ${rest.join(' ')}`.trimEnd() : `commands: ${COMMANDS.join(', ')} (see tcp-keepalive --help)`,
+          `unknown command ${quoted(command)}`,
+          guess ? `did you mean: tcp-keepalive ${guess} ${escapeControl(rest.join(' '))}`.trimEnd() : `commands: ${COMMANDS.join(', ')} (see tcp-keepalive --help)`,
         );
       }
     }

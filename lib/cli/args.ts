@@ -2,6 +2,8 @@
 // subcommand, values checked with messages that say what to type instead.
 import { parseArgs } from 'node:util';
 
+import { isPresetName, presetNames, type PresetName } from '../presets';
+
 /** Exit codes of the tcp-keepalive command. */
 export const EXIT = {
   /** Done; or `probe --watch` stopped by Ctrl-C or --duration while the connection was alive. */
@@ -21,6 +23,38 @@ export const EXIT = {
   /** `probe --watch`: the peer closed the connection (FIN). */
   closed: 7,
 } as const;
+
+/**
+ * The longest duration, in seconds, the command accepts anywhere: Node's
+ * timers wait at most 2^31 − 1 ms (a longer setTimeout fires at once), and
+ * TCP_USER_TIMEOUT holds at most as many milliseconds.
+ */
+export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** The largest count the command accepts (a C int, what setsockopt takes). */
+export const MAX_INTEGER = 2 ** 31 - 1;
+
+// C0 and C1 control characters, DEL, and the bidirectional overrides that
+// reorder what a terminal shows.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text typed by the user, safe to echo in a message: control characters
+ * (an escape sequence, a newline that forges a log line) are shown escaped,
+ * as \x1b or \u202e; everything else as typed.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** `text` in double quotes, control characters escaped. */
+export function quoted(text: string): string {
+  return `"${escapeControl(text)}"`;
+}
 
 /** A mistake on the command line; `hint` says what to type instead. */
 export class UsageError extends Error {
@@ -108,7 +142,7 @@ export function parse(command: string, argv: readonly string[], specs: OptionSpe
     if (!spec) {
       const guess = closest(token.name, names);
       throw new UsageError(
-        `${command}: unknown option ${token.rawName}`,
+        `${command}: unknown option ${escapeControl(token.rawName)}`,
         guess ? `did you mean --${guess}? (see tcp-keepalive ${command} --help)` : `see tcp-keepalive ${command} --help`,
       );
     }
@@ -130,10 +164,11 @@ export function parse(command: string, argv: readonly string[], specs: OptionSpe
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600 };
 
 /**
- * Whole seconds from "90", "90s", "2m" or "1h". Anything else (fractions,
- * milliseconds, negative numbers) is a UsageError with an example.
+ * Whole seconds from "90", "90s", "2m" or "1h", from `min` to `max`.
+ * Anything else (fractions, milliseconds, negative numbers, more than Node's
+ * timers can wait) is a UsageError with an example.
  */
-export function seconds(option: string, text: string, min = 1): number {
+export function seconds(option: string, text: string, min = 1, max = MAX_SECONDS): number {
   const match = /^(\d+)([smh]?)$/.exec(text.trim());
   if (!match) {
     const hint = /^\d*\.\d+/.test(text)
@@ -141,19 +176,49 @@ export function seconds(option: string, text: string, min = 1): number {
       : /ms$/.test(text)
         ? `durations are whole seconds, not milliseconds: --${option} ${Math.max(min, Math.ceil(Number.parseFloat(text) / 1000) || min)}`
         : `for example --${option} 60, --${option} 2m or --${option} 1h`;
-    throw new UsageError(`--${option} takes whole seconds, got "${text}"`, hint);
+    throw new UsageError(`--${option} takes whole seconds, got ${quoted(text)}`, hint);
   }
   const value = Number(match[1]) * UNITS[match[2] || 's']!;
-  if (value < min) throw new UsageError(`--${option} must be at least ${min}, got "${text}"`, `for example --${option} ${Math.max(min, 60)}`);
+  if (value < min) throw new UsageError(`--${option} must be at least ${min}, got ${quoted(text)}`, `for example --${option} ${Math.max(min, 60)}`);
+  if (value > max) {
+    throw new UsageError(
+      `--${option} must be at most ${max} s, got ${quoted(text)}`,
+      max === MAX_SECONDS ? `${MAX_SECONDS} s (24.8 days) is the longest timer Node can wait` : `for example --${option} ${max}`,
+    );
+  }
   return value;
 }
 
-/** A whole number (a count), at least `min`. */
-export function integer(option: string, text: string, min = 1): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < min) {
-    throw new UsageError(`--${option} takes a whole number of at least ${min}, got "${text}"`, `for example --${option} ${Math.max(min, 3)}`);
+/** A whole number (a count), from `min` to `max`. */
+export function integer(option: string, text: string, min = 1, max = MAX_INTEGER): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(value >= min)) {
+    throw new UsageError(`--${option} takes a whole number of at least ${min}, got ${quoted(text)}`, `for example --${option} ${Math.max(min, 3)}`);
   }
-  return Number(text);
+  if (value > max) throw new UsageError(`--${option} must be at most ${max}, got ${quoted(text)}`, `for example --${option} ${Math.max(min, 3)}`);
+  return value;
+}
+
+/** The preset --preset names; a UsageError suggesting the closest name otherwise. */
+export function presetOption(text: string): PresetName {
+  if (isPresetName(text)) return text;
+  const guess = closest(text, presetNames);
+  throw new UsageError(`unknown preset ${quoted(text)}`, `${guess ? `did you mean --preset ${guess}? ` : ''}presets: ${presetNames.join(', ')}`);
+}
+
+/**
+ * Runs a library validator (lib/validate.ts) over values built from the
+ * command line; its coded error becomes a UsageError naming the option
+ * (options.userTimeout → --user-timeout). The one place where the command
+ * meets the library's checks.
+ */
+export function checkedByLibrary(validate: () => void, hint: string): void {
+  try {
+    validate();
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    throw new UsageError(`${e.message.replace(/options\.userTimeout/, '--user-timeout').replace(/options\./, '--')}`, hint);
+  }
 }
 
 /** Help text for the options of one subcommand. */

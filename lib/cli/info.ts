@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { healthFields, healthSource } from '../health';
 import { supported, type SettingName, type Supported } from '../supported';
-import { EXIT, parse, optionHelp, UsageError, type OptionSpecs } from './args';
+import { EXIT, parse, optionHelp, quoted, UsageError, type OptionSpecs } from './args';
 import { duration, table, wrap } from './format';
 import { readOsDefaults, systemReaders, type OsDefaults, type Readers } from './osdefaults';
 import type { Io } from './io';
@@ -173,7 +173,7 @@ export function runInfo(argv: readonly string[], io: Io): number {
     return EXIT.ok;
   }
   if (positionals.length > 0) {
-    throw new UsageError(`info takes no arguments, got "${positionals.join(' ')}"`, 'type just: tcp-keepalive info');
+    throw new UsageError(`info takes no arguments, got ${quoted(positionals.join(' '))}`, 'type just: tcp-keepalive info');
   }
   const report = infoReport();
   io.out(values.json ? JSON.stringify(report, null, 2) : renderInfo(report));

@@ -4,7 +4,7 @@
 import { computeDetectAfter } from '../detect';
 import { isPresetName, presetNames, presets, type PresetName } from '../presets';
 import { supported } from '../supported';
-import { closest, EXIT, integer, optionHelp, parse, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
+import { closest, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, rate, bytes, table, wrap } from './format';
 import type { Io } from './io';
 
@@ -78,138 +78,214 @@ function supportsUserTimeout(platform: string): boolean {
   return platform !== 'freebsd';
 }
 
+/** Idle, interval and count: the three settings the goals move. */
+export interface CoreSettings {
+  idle: number;
+  interval: number;
+  count: number;
+}
+
+/** Which of the settings the user gave (those are kept as given). */
+type Fixed = Readonly<Record<keyof CoreSettings, boolean>>;
+
+const fixedOf = (input: PlanInput): Fixed => ({ idle: input.idle !== undefined, interval: input.interval !== undefined, count: input.count !== undefined });
+
+/** The most probes the platform takes. */
+const maxCountOf = (platform: string): number => (platform === 'linux' ? 127 : 255);
+
+/** Detection time with userTimeout auto (idle + interval × count, which changes nothing). */
+const detectionOf = (s: CoreSettings, platform: string): number => computeDetectAfter(s.idle, s.interval, s.count, 0, platform);
+
 /**
- * Chooses settings and works out what they mean. Pure: every number in the
- * result follows from the input by the rules documented in the README.
+ * A starting point: explicit values, else the preset's, else derived from
+ * the detection goal (half the budget idle, half probing, 3 probes).
  */
-export function makePlan(input: PlanInput): Plan {
-  const platform = input.platform ?? supported.platform;
-  const base = input.preset ? presets[input.preset] : undefined;
-  const D = input.detectWithin;
-  const O = input.surviveOutage;
-  const L = input.lbIdleTimeout;
-  const fixed = { idle: input.idle !== undefined, interval: input.interval !== undefined, count: input.count !== undefined };
-  const maxCount = platform === 'linux' ? 127 : 255;
+export function startingSettings(input: PlanInput): CoreSettings {
+  const preset = input.preset ? presets[input.preset] : undefined;
+  const detectWithin = input.detectWithin;
+  const count = input.count ?? preset?.count ?? 3;
+  const interval = input.interval ?? preset?.interval ?? (detectWithin !== undefined ? Math.max(1, Math.floor(detectWithin / (2 * count))) : 10);
+  const idle = input.idle ?? preset?.idle ?? (detectWithin !== undefined ? Math.max(1, detectWithin - interval * count) : 60);
+  return { idle, interval, count };
+}
 
-  // A starting point: explicit values, else the preset's, else derived from
-  // the detection goal (half the budget idle, half probing, 3 probes).
-  let count = input.count ?? base?.count ?? 3;
-  let interval = input.interval ?? base?.interval ?? (D !== undefined ? Math.max(1, Math.floor(D / (2 * count))) : 10);
-  let idle = input.idle ?? base?.idle ?? (D !== undefined ? Math.max(1, D - interval * count) : 60);
-
-  // Outage goal: probes must keep going for longer than the outage.
-  if (O !== undefined) {
-    if (count < 2 && !fixed.count) count = 2;
-    if (interval * (count - 1) < O) {
-      if (!fixed.interval && count >= 2) interval = Math.ceil(O / (count - 1));
-      else if (!fixed.count) count = Math.min(maxCount, Math.ceil(O / interval) + 1);
-    }
+/** Outage goal: probes must keep going for longer than the outage (interval × (count − 1) ≥ outage). */
+export function meetOutage(s: CoreSettings, outage: number, fixed: Fixed, platform: string): CoreSettings {
+  let { interval, count } = s;
+  if (count < 2 && !fixed.count) count = 2;
+  if (interval * (count - 1) < outage) {
+    if (!fixed.interval && count >= 2) interval = Math.ceil(outage / (count - 1));
+    else if (!fixed.count) count = Math.min(maxCountOf(platform), Math.ceil(outage / interval) + 1);
   }
+  return { idle: s.idle, interval, count };
+}
 
-  // Detection goal: shorten idle first, then the probing, keeping the outage
-  // goal if possible. Detection is the library's arithmetic (detectAfter),
-  // with userTimeout auto (= idle + interval × count, which changes nothing).
-  const detectOf = (i: number, n: number, c: number): number => computeDetectAfter(i, n, c, 0, platform);
-  const idleFor = (n: number, c: number): number => (fixed.idle ? idle : Math.max(1, (D ?? 0) - n * c));
-  if (D !== undefined && detectOf(idle, interval, count) > D) {
-    if (!fixed.idle) idle = idleFor(interval, count);
-    if (detectOf(idle, interval, count) > D && !fixed.interval) {
-      let found = false;
-      if (O !== undefined) {
-        for (let c = Math.max(count, 2); c <= (fixed.count ? count : maxCount) && !found; c++) {
-          const i = Math.max(1, Math.ceil(O / (c - 1)));
-          if (detectOf(idleFor(i, c), i, c) <= D) {
-            [count, interval, found] = [c, i, true];
-          }
-        }
-      }
-      // Else the detection goal wins: the longest interval that fits.
-      for (let i = Math.max(1, Math.floor((D - 1) / count)); !found && i >= 1; i--) {
-        if (detectOf(idleFor(i, count), i, count) <= D || i === 1) [interval, found] = [i, true];
-      }
-      idle = idleFor(interval, count);
-    }
+/** With the outage goal too: the fewest probes, each as far apart as the outage needs, that fit the detection time. */
+function probesForBoth(s: CoreSettings, detectWithin: number, outage: number, fixed: Fixed, platform: string, idleFor: (interval: number, count: number) => number): CoreSettings | null {
+  const lastCount = fixed.count ? s.count : maxCountOf(platform);
+  for (let count = Math.max(s.count, 2); count <= lastCount; count++) {
+    const interval = Math.max(1, Math.ceil(outage / (count - 1)));
+    if (detectionOf({ idle: idleFor(interval, count), interval, count }, platform) <= detectWithin) return { idle: s.idle, interval, count };
   }
+  return null;
+}
 
-  // Load balancer: the flow must see a probe before the balancer's timeout,
-  // even when one probe is lost: idle + interval below it.
-  if (L !== undefined && idle + interval >= L && !fixed.idle) idle = Math.max(1, L - interval - 1);
+/** Else the detection goal wins: the longest interval that fits (at least 1). */
+function longestIntervalThatFits(s: CoreSettings, detectWithin: number, platform: string, idleFor: (interval: number, count: number) => number): number {
+  for (let interval = Math.max(1, Math.floor((detectWithin - 1) / s.count)); interval > 1; interval--) {
+    if (detectionOf({ idle: idleFor(interval, s.count), interval, count: s.count }, platform) <= detectWithin) return interval;
+  }
+  return 1;
+}
 
-  const userTimeoutAuto = input.userTimeout === undefined ? supportsUserTimeout(platform) : input.userTimeout === 'auto';
-  const userTimeout = userTimeoutAuto ? idle + interval * count : typeof input.userTimeout === 'number' ? input.userTimeout : 0;
-  const detect = computeDetectAfter(idle, interval, count, userTimeout, platform);
+/**
+ * Detection goal: shorten idle first, then the probing, keeping the outage
+ * goal if possible. Detection is the library's arithmetic (detectAfter).
+ */
+export function meetDetection(s: CoreSettings, detectWithin: number, outage: number | undefined, fixed: Fixed, platform: string): CoreSettings {
+  if (detectionOf(s, platform) <= detectWithin) return s;
+  const idleFor = (interval: number, count: number): number => (fixed.idle ? s.idle : Math.max(1, detectWithin - interval * count));
+  const shorter = fixed.idle ? s : { ...s, idle: idleFor(s.interval, s.count) };
+  if (detectionOf(shorter, platform) <= detectWithin || fixed.interval) return shorter;
+  const both = outage !== undefined ? probesForBoth(shorter, detectWithin, outage, fixed, platform, idleFor) : null;
+  const { interval, count } = both ?? { interval: longestIntervalThatFits(shorter, detectWithin, platform, idleFor), count: shorter.count };
+  return { idle: idleFor(interval, count), interval, count };
+}
+
+/** Load balancer: the flow must see a probe before its idle timeout, even when one probe is lost: idle + interval below it. */
+export function fitBalancer(s: CoreSettings, balancerTimeout: number, fixed: Fixed): CoreSettings {
+  if (s.idle + s.interval < balancerTimeout || fixed.idle) return s;
+  return { ...s, idle: Math.max(1, balancerTimeout - s.interval - 1) };
+}
+
+/**
+ * Planning for this platform, the values the plan chose (not those given)
+ * stay within what the OS accepts: a long detection goal on Linux gives
+ * idle 32767 s, not a value setKeepalive would refuse. Lowering a value only
+ * shortens detection; an outage goal it breaks is reported.
+ */
+export function withinLimits(s: CoreSettings, fixed: Fixed, platform: string): CoreSettings {
+  if (platform !== supported.platform) return s;
+  const cap = (name: keyof CoreSettings): number => (fixed[name] || !supported.set[name] ? s[name] : Math.min(s[name], supported.limits[name].max));
+  return { idle: cap('idle'), interval: cap('interval'), count: cap('count') };
+}
+
+/** Idle, interval and count for the input: the starting point moved to meet each goal in turn. */
+export function solveSettings(input: PlanInput, platform: string): CoreSettings {
+  const fixed = fixedOf(input);
+  let settings = startingSettings(input);
+  if (input.surviveOutage !== undefined) settings = meetOutage(settings, input.surviveOutage, fixed, platform);
+  if (input.detectWithin !== undefined) settings = meetDetection(settings, input.detectWithin, input.surviveOutage, fixed, platform);
+  if (input.lbIdleTimeout !== undefined) settings = fitBalancer(settings, input.lbIdleTimeout, fixed);
+  return withinLimits(settings, fixed, platform);
+}
+
+/** What settings mean for a silent peer. */
+export interface Detection {
+  userTimeout: number;
+  userTimeoutAuto: boolean;
+  detectAfter: number;
+  /** Seconds of silence before the first probe: max(idle, interval) on Linux, idle elsewhere. */
+  firstProbeAfter: number;
+  probes: number;
+  survivesOutage: number;
+}
+
+export function detection(s: CoreSettings, userTimeoutInput: number | 'auto' | undefined, platform: string): Detection {
+  const userTimeoutAuto = userTimeoutInput === undefined ? supportsUserTimeout(platform) : userTimeoutInput === 'auto';
+  const userTimeout = userTimeoutAuto ? s.idle + s.interval * s.count : typeof userTimeoutInput === 'number' ? userTimeoutInput : 0;
+  const detectAfter = computeDetectAfter(s.idle, s.interval, s.count, userTimeout, platform);
   // Linux counts the first probe from max(idle, interval) (see detectAfter).
-  const first = platform === 'linux' ? Math.max(idle, interval) : idle;
-  const probes = Math.round((detect - first) / interval);
-  const survives = interval * (probes - 1);
+  const firstProbeAfter = platform === 'linux' ? Math.max(s.idle, s.interval) : s.idle;
+  const probes = Math.round((detectAfter - firstProbeAfter) / s.interval);
+  return { userTimeout, userTimeoutAuto, detectAfter, firstProbeAfter, probes, survivesOutage: s.interval * (probes - 1) };
+}
 
+/** Whether each goal holds. */
+export function goalResults(input: PlanInput, s: CoreSettings, d: Detection): GoalResult[] {
   const goals: GoalResult[] = [];
-  const warnings: PlanWarning[] = [];
-  const conflict = (message: string): void => void warnings.push({ kind: 'conflict', message });
-  const caution = (message: string): void => void warnings.push({ kind: 'caution', message });
+  if (input.detectWithin !== undefined) goals.push({ goal: 'detect-within', target: input.detectWithin, actual: d.detectAfter, met: d.detectAfter <= input.detectWithin });
+  if (input.surviveOutage !== undefined) goals.push({ goal: 'survive-outage', target: input.surviveOutage, actual: d.survivesOutage, met: d.survivesOutage >= input.surviveOutage });
+  if (input.lbIdleTimeout !== undefined) {
+    goals.push({ goal: 'lb-idle-timeout', target: input.lbIdleTimeout, actual: s.idle + s.interval, met: s.idle + s.interval < input.lbIdleTimeout });
+  }
+  return goals;
+}
 
-  if (D !== undefined) {
-    goals.push({ goal: 'detect-within', target: D, actual: detect, met: detect <= D });
-    if (detect > D) {
-      conflict(
-        `detection takes ${duration(detect)}, more than --detect-within ${D}` +
-          (fixed.idle || fixed.interval || fixed.count ? ': lower the values you fixed (--idle/--interval/--count)' : ''),
-      );
-    }
+/** The goals that do not hold, as conflicts with the change that fixes them. */
+function goalConflicts(input: PlanInput, d: Detection): string[] {
+  const fixed = fixedOf(input);
+  const { detectWithin, surviveOutage } = input;
+  const messages: string[] = [];
+  if (detectWithin !== undefined && d.detectAfter > detectWithin) {
+    messages.push(
+      `detection takes ${duration(d.detectAfter)}, more than --detect-within ${detectWithin}` +
+        (fixed.idle || fixed.interval || fixed.count ? ': lower the values you fixed (--idle/--interval/--count)' : ''),
+    );
   }
-  if (O !== undefined) {
-    goals.push({ goal: 'survive-outage', target: O, actual: survives, met: survives >= O });
-    if (survives < O) {
-      const hint =
-        D !== undefined && D < O + 2
-          ? `detecting a silent peer within ${D} s means declaring it dead during any outage longer than that: ` +
-            `raise --detect-within to at least ${O + 2} (survive-outage + 2), or accept a shorter outage`
-          : `raise --interval or --count so that interval × (count − 1) reaches ${O}`;
-      conflict(`a healthy idle connection survives outages up to ${survives} s only, not ${O} s: ${hint}`);
-    }
+  if (surviveOutage !== undefined && d.survivesOutage < surviveOutage) {
+    const hint =
+      detectWithin !== undefined && detectWithin < surviveOutage + 2
+        ? `detecting a silent peer within ${detectWithin} s means declaring it dead during any outage longer than that: ` +
+          `raise --detect-within to at least ${surviveOutage + 2} (survive-outage + 2), or accept a shorter outage`
+        : `raise --interval or --count so that interval × (count − 1) reaches ${surviveOutage}`;
+    messages.push(`a healthy idle connection survives outages up to ${d.survivesOutage} s only, not ${surviveOutage} s: ${hint}`);
   }
-  if (L !== undefined) {
-    goals.push({ goal: 'lb-idle-timeout', target: L, actual: idle + interval, met: idle + interval < L });
-    if (idle >= L) {
-      conflict(
-        `idle ${idle} s is not below the load balancer's idle timeout ${L} s: it drops the idle flow before the first probe; ` +
-          `use --idle ${Math.max(1, L - interval - 1)} or less`,
-      );
-    } else if (idle + interval >= L) {
-      caution(
-        `idle + interval = ${idle + interval} s reaches the load balancer's idle timeout ${L} s: if one probe is lost the ` +
-          `balancer drops the flow; use --idle ${Math.max(1, L - interval - 1)} or less`,
-      );
-    }
-  }
+  return messages;
+}
 
-  if (platform === supported.platform) {
-    for (const [name, value] of [['idle', idle], ['interval', interval], ['count', count], ['userTimeout', userTimeout]] as const) {
-      const { max } = supported.limits[name];
-      if (supported.set[name] && value > max) conflict(`${name} ${value} is above this platform's limit of ${max}`);
-    }
+/** The balancer goal: a conflict when idle alone reaches its timeout, a caution when idle + interval does. */
+function balancerWarning(balancerTimeout: number | undefined, s: CoreSettings): PlanWarning | null {
+  if (balancerTimeout === undefined) return null;
+  const use = `use --idle ${Math.max(1, balancerTimeout - s.interval - 1)} or less`;
+  if (s.idle >= balancerTimeout) {
+    return {
+      kind: 'conflict',
+      message: `idle ${s.idle} s is not below the load balancer's idle timeout ${balancerTimeout} s: it drops the idle flow before the first probe; ${use}`,
+    };
   }
+  if (s.idle + s.interval < balancerTimeout) return null;
+  return {
+    kind: 'caution',
+    message: `idle + interval = ${s.idle + s.interval} s reaches the load balancer's idle timeout ${balancerTimeout} s: if one probe is lost the balancer drops the flow; ${use}`,
+  };
+}
+
+/** Settings above this platform's limits (only when planning for this platform). */
+function limitConflicts(s: CoreSettings, d: Detection, platform: string): string[] {
+  if (platform !== supported.platform) return [];
+  const values = [['idle', s.idle], ['interval', s.interval], ['count', s.count], ['userTimeout', d.userTimeout]] as const;
+  return values
+    .filter(([name, value]) => supported.set[name] && value > supported.limits[name].max)
+    .map(([name, value]) => `${name} ${value} is above this platform's limit of ${supported.limits[name].max}`);
+}
+
+/** Worth knowing: the settings work, with a catch. */
+function cautions(s: CoreSettings, d: Detection, platform: string): string[] {
+  const { idle, interval, count } = s;
+  const { probes, userTimeout } = d;
+  const messages: string[] = [];
   if (platform === 'linux' && idle < interval) {
-    caution(
+    messages.push(
       `idle ${idle} s is below interval ${interval} s: once a probe was answered, Linux sends the next one ` +
-        `${interval} s later whatever arrived meanwhile, so detection takes ${interval} + ${interval} × ${probes} = ${duration(detect)}; ` +
+        `${interval} s later whatever arrived meanwhile, so detection takes ${interval} + ${interval} × ${probes} = ${duration(d.detectAfter)}; ` +
         `use --idle ${interval} or more`,
     );
   }
   if (probes <= 1) {
-    caution(
+    messages.push(
       `only one probe is sent before the connection is dropped: a single lost probe kills a healthy connection ` +
         `(RFC 1122 says it must not); use --count 3 or more` + (userTimeout > 0 && platform === 'linux' ? ' and a longer --user-timeout' : ''),
     );
   }
   if (platform === 'linux' && userTimeout > 0 && probes !== count) {
-    caution(
+    messages.push(
       `on Linux userTimeout ${userTimeout} s replaces count ${count}: the connection is dropped at the first probe ` +
         `at or past ${userTimeout} s of silence, after ${probes} probe${probes === 1 ? '' : 's'}`,
     );
   }
   if (userTimeout === 0) {
-    caution(
+    messages.push(
       supportsUserTimeout(platform)
         ? `no userTimeout: keepalive does nothing while data is unacknowledged, so a write to a dead peer hangs until ` +
             `the OS gives up (about 15 min on Linux); add --user-timeout auto`
@@ -217,51 +293,81 @@ export function makePlan(input: PlanInput): Plan {
     );
   }
   if (platform === 'win32') {
-    caution(
+    messages.push(
       `Windows before 10 version 1703 ignores count and always sends 10 probes: detection there takes ` +
         `${idle} + ${interval} × 10 = ${duration(idle + interval * 10)}`,
     );
   }
+  return messages;
+}
 
-  const connections = input.connections ?? DEFAULT_CONNECTIONS;
-  const frameBytes = input.frameBytes ?? DEFAULT_FRAME_BYTES;
-  // A healthy idle connection is probed every max(idle, interval) on Linux, every idle elsewhere.
-  const packetsPerSecond = (connections * 2) / first;
+/**
+ * The warnings, in the order they are printed: goal conflicts (detection,
+ * outage), the balancer's, limit conflicts, then cautions.
+ */
+export function planWarnings(input: PlanInput, s: CoreSettings, d: Detection, platform: string): PlanWarning[] {
+  const balancer = balancerWarning(input.lbIdleTimeout, s);
+  return [
+    ...goalConflicts(input, d).map((message): PlanWarning => ({ kind: 'conflict', message })),
+    ...(balancer ? [balancer] : []),
+    ...limitConflicts(s, d, platform).map((message): PlanWarning => ({ kind: 'conflict', message })),
+    ...cautions(s, d, platform).map((message): PlanWarning => ({ kind: 'caution', message })),
+  ];
+}
+
+/** Probe traffic of idle connections while the peer answers: one probe and its ACK per connection per first-probe period. */
+export function trafficEstimate(connections: number, frameBytes: number, firstProbeAfter: number): Plan['traffic'] {
+  const packetsPerSecond = (connections * 2) / firstProbeAfter;
   const bytesPerSecond = packetsPerSecond * frameBytes;
+  return {
+    connections,
+    frameBytes,
+    assumption:
+      `${frameBytes}-byte frames` +
+      (frameBytes === DEFAULT_FRAME_BYTES ? ' (Ethernet 14 + IPv4 20 + TCP 20 + timestamps option 12)' : '') +
+      ', one probe and its ACK per connection per idle period while the peer answers',
+    packetsPerSecond,
+    bytesPerSecond,
+    bytesPerDay: bytesPerSecond * 86400,
+  };
+}
 
+/** How the settings were chosen, in words. */
+export function basisText(input: PlanInput): string {
   const goalWords: string[] = [];
-  if (D !== undefined) goalWords.push(`detect within ${D} s`);
-  if (O !== undefined) goalWords.push(`survive a ${O} s outage`);
-  if (L !== undefined) goalWords.push(`load balancer idle timeout ${L} s`);
-  const explicit = (['idle', 'interval', 'count'] as const).filter((k) => fixed[k]).map((k) => `${k} ${input[k]}`);
-  const basisParts: string[] = [];
-  if (input.preset) basisParts.push(`preset ${input.preset} (${presets[input.preset].scenario})`);
-  if (explicit.length) basisParts.push(`your values (${explicit.join(', ')})`);
-  if (goalWords.length) basisParts.push(`goals: ${goalWords.join(', ')}`);
+  if (input.detectWithin !== undefined) goalWords.push(`detect within ${input.detectWithin} s`);
+  if (input.surviveOutage !== undefined) goalWords.push(`survive a ${input.surviveOutage} s outage`);
+  if (input.lbIdleTimeout !== undefined) goalWords.push(`load balancer idle timeout ${input.lbIdleTimeout} s`);
+  const explicit = (['idle', 'interval', 'count'] as const).filter((k) => input[k] !== undefined).map((k) => `${k} ${input[k]}`);
+  const parts: string[] = [];
+  if (input.preset) parts.push(`preset ${input.preset} (${presets[input.preset].scenario})`);
+  if (explicit.length) parts.push(`your values (${explicit.join(', ')})`);
+  if (goalWords.length) parts.push(`goals: ${goalWords.join(', ')}`);
+  return parts.join('; ');
+}
 
+/**
+ * Chooses settings and works out what they mean. Pure: every number in the
+ * result follows from the input by the rules documented in the README.
+ */
+export function makePlan(input: PlanInput): Plan {
+  const platform = input.platform ?? supported.platform;
+  const settings = solveSettings(input, platform);
+  const d = detection(settings, input.userTimeout, platform);
+  const { idle, interval, count } = settings;
   return {
     platform,
-    basis: basisParts.join('; '),
+    basis: basisText(input),
     preset: input.preset ?? null,
-    settings: { idle, interval, count, userTimeout, userTimeoutAuto },
-    probes,
-    detectAfter: detect,
-    survivesOutage: survives,
-    dataTimeout: userTimeout > 0 ? userTimeout : null,
-    traffic: {
-      connections,
-      frameBytes,
-      assumption:
-        `${frameBytes}-byte frames` +
-        (frameBytes === DEFAULT_FRAME_BYTES ? ' (Ethernet 14 + IPv4 20 + TCP 20 + timestamps option 12)' : '') +
-        ', one probe and its ACK per connection per idle period while the peer answers',
-      packetsPerSecond,
-      bytesPerSecond,
-      bytesPerDay: bytesPerSecond * 86400,
-    },
-    goals,
-    warnings,
-    options: { idle, interval, count, userTimeout: userTimeoutAuto ? 'auto' : userTimeout },
+    settings: { idle, interval, count, userTimeout: d.userTimeout, userTimeoutAuto: d.userTimeoutAuto },
+    probes: d.probes,
+    detectAfter: d.detectAfter,
+    survivesOutage: d.survivesOutage,
+    dataTimeout: d.userTimeout > 0 ? d.userTimeout : null,
+    traffic: trafficEstimate(input.connections ?? DEFAULT_CONNECTIONS, input.frameBytes ?? DEFAULT_FRAME_BYTES, d.firstProbeAfter),
+    goals: goalResults(input, settings, d),
+    warnings: planWarnings(input, settings, d, platform),
+    options: { idle, interval, count, userTimeout: d.userTimeoutAuto ? 'auto' : d.userTimeout },
   };
 }
 
@@ -379,19 +485,12 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
   if (positionals.length > 0) {
     const word = positionals[0]!;
     const guess = isPresetName(word) ? `--preset ${word}` : closest(word, presetNames) ? `--preset ${closest(word, presetNames)}` : undefined;
-    throw new UsageError(`plan takes options only, got "${word}"`, guess ? `did you mean: tcp-keepalive plan ${guess}` : 'see tcp-keepalive plan --help');
+    throw new UsageError(`plan takes options only, got ${quoted(word)}`, guess ? `did you mean: tcp-keepalive plan ${guess}` : 'see tcp-keepalive plan --help');
   }
   const input: PlanInput = {};
   const preset = str('preset');
   if (preset !== undefined) {
-    if (!isPresetName(preset)) {
-      const guess = closest(preset, presetNames);
-      throw new UsageError(
-        `unknown preset "${preset}"`,
-        `${guess ? `did you mean --preset ${guess}? ` : ''}presets: ${presetNames.join(', ')}`,
-      );
-    }
-    input.preset = preset;
+    input.preset = presetOption(preset);
   }
   const secondsOf = (name: string, min = 1): number | undefined => {
     const text = str(name);
@@ -411,13 +510,13 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
   if (surviveOutage !== undefined) input.surviveOutage = surviveOutage;
   if (lbIdleTimeout !== undefined) input.lbIdleTimeout = lbIdleTimeout;
   if (str('connections') !== undefined) input.connections = integer('connections', str('connections')!);
-  if (str('frame-bytes') !== undefined) input.frameBytes = integer('frame-bytes', str('frame-bytes')!, 40);
+  if (str('frame-bytes') !== undefined) input.frameBytes = integer('frame-bytes', str('frame-bytes')!, 40, 65535);
   const platform = str('platform');
   if (platform !== undefined) {
     const known = PLATFORMS as readonly string[];
     const aliases: Record<string, string> = { macos: 'darwin', mac: 'darwin', windows: 'win32', win: 'win32' };
     const resolved = known.includes(platform) ? platform : aliases[platform.toLowerCase()];
-    if (!resolved) throw new UsageError(`unknown platform "${platform}"`, `use --platform ${PLATFORMS.join(', --platform ')}`);
+    if (!resolved) throw new UsageError(`unknown platform ${quoted(platform)}`, `use --platform ${PLATFORMS.join(', --platform ')}`);
     input.platform = resolved;
   }
   const hasGoal = detectWithin !== undefined || surviveOutage !== undefined || lbIdleTimeout !== undefined;

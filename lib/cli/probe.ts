@@ -5,13 +5,28 @@ import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { getHealth, healthSource, type TcpHealth } from '../health';
+import { healthChanges, type Activity, type HealthChange } from '../health-diff';
 import { getKeepalive, setKeepalive, type KeepaliveState } from '../keepalive';
-import { isPresetName, presetNames, presetSettings, defaultPresetName } from '../presets';
+import { classifyEnd, type EndCause } from '../outcome';
+import { presetNames, presetSettings, defaultPresetName } from '../presets';
 import { supported } from '../supported';
 import { validateOptions, type KeepaliveOptions } from '../validate';
-import { closest, EXIT, integer, optionHelp, parse, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
-import { duration, millis, table } from './format';
+import { checkedByLibrary, escapeControl, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
+import { duration, millis } from './format';
 import type { Io } from './io';
+import {
+  budgetText,
+  changeEvent,
+  describeOptions,
+  endText,
+  healthLine,
+  stateLines,
+  statusLine,
+  summaryText,
+  watchingLine,
+  type WatchEvent,
+  type WatchTally,
+} from './probe-render';
 
 const SPECS: OptionSpecs = {
   ...SETTING_SPECS,
@@ -72,9 +87,9 @@ export function parseTarget(text: string): Target {
   const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
   if (!match) {
     if ((text.match(/:/g) ?? []).length > 1) {
-      throw new UsageError(`"${text}" is not HOST:PORT`, `write IPv6 addresses in brackets, as in [${text.replace(/:\d+$/, '')}]:PORT`);
+      throw new UsageError(`${quoted(text)} is not HOST:PORT`, `write IPv6 addresses in brackets, as in [${escapeControl(text.replace(/:\d+$/, ''))}]:PORT`);
     }
-    throw new UsageError(`"${text}" is not HOST:PORT`, example);
+    throw new UsageError(`${quoted(text)} is not HOST:PORT`, example);
   }
   const port = Number(match[2]);
   if (port < 1 || port > 65535) throw new UsageError(`port ${match[2]} is out of range`, 'ports are 1..65535');
@@ -99,7 +114,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   const str = (name: string): string | undefined => values[name] as string | undefined;
   if (positionals.length === 0) throw new UsageError('probe needs HOST:PORT', 'for example: tcp-keepalive probe 127.0.0.1:5432');
   if (positionals.length > 1) {
-    throw new UsageError(`probe takes one HOST:PORT, got "${positionals.join(' ')}"`, `for example: tcp-keepalive probe ${positionals[0]}`);
+    throw new UsageError(`probe takes one HOST:PORT, got ${quoted(positionals.join(' '))}`, `for example: tcp-keepalive probe ${escapeControl(positionals[0]!)}`);
   }
   const target = parseTarget(positionals[0]!);
   let options: KeepaliveOptions = {};
@@ -107,11 +122,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   const preset = str('preset');
   const explicit = (['idle', 'interval', 'count', 'user-timeout'] as const).filter((k) => str(k) !== undefined);
   if (preset !== undefined) {
-    if (!isPresetName(preset)) {
-      const guess = closest(preset, presetNames);
-      throw new UsageError(`unknown preset "${preset}"`, `${guess ? `did you mean --preset ${guess}? ` : ''}presets: ${presetNames.join(', ')}`);
-    }
-    options = presetSettings(preset);
+    options = presetSettings(presetOption(preset));
     basis = `preset ${preset}`;
   } else if (explicit.length === 0) {
     options = presetSettings(defaultPresetName);
@@ -124,7 +135,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   if (str('count') !== undefined) options.count = integer('count', str('count')!);
   const ut = str('user-timeout');
   if (ut !== undefined) options.userTimeout = ut === 'auto' ? 'auto' : seconds('user-timeout', ut, 0);
-  if (preset !== undefined && explicit.length) basis += `, with ${explicit.map((k) => `--${k} ${str(k)}`).join(' ')}`;
+  if (preset !== undefined && explicit.length) basis += `, with ${explicit.map((k) => `--${k} ${escapeControl(str(k)!)}`).join(' ')}`;
   // A preset's values this OS cannot set are left out (userTimeout on
   // FreeBSD, count on Windows before 10 1703); values typed are checked.
   const dropped = (['count', 'userTimeout'] as const).filter(
@@ -132,12 +143,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   );
   for (const k of dropped) delete options[k];
   if (dropped.length) basis += ` (${dropped.join(' and ')} left out: not settable on ${supported.platform})`;
-  try {
-    validateOptions(options);
-  } catch (error) {
-    const e = error as Error & { code?: string };
-    throw new UsageError(`${e.message.replace(/options\.userTimeout/, '--user-timeout').replace(/options\./, '--')}`, 'see tcp-keepalive info for the ranges');
-  }
+  checkedByLibrary(() => validateOptions(options), 'see tcp-keepalive info for the ranges');
   const watch = values.watch === true;
   for (const name of ['send-every', 'duration']) {
     if (str(name) !== undefined && !watch) throw new UsageError(`--${name} needs --watch`, `add --watch`);
@@ -154,8 +160,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
   };
 }
 
-/** How a watched connection ended. */
-export type EndCause = 'timeout' | 'reset' | 'fin' | 'error' | 'interrupted' | 'duration';
+export type { EndCause } from '../outcome';
 
 const EXIT_FOR: Readonly<Record<EndCause, number>> = {
   timeout: EXIT.timedOut,
@@ -165,37 +170,6 @@ const EXIT_FOR: Readonly<Record<EndCause, number>> = {
   interrupted: EXIT.ok,
   duration: EXIT.ok,
 };
-
-// What a read fails with when the kernel gives up on a silent peer: ETIMEDOUT,
-// or the last network error it saw meanwhile (Linux reports a pending soft
-// error, such as a failed neighbour lookup, instead of ETIMEDOUT).
-const GAVE_UP = new Set(['ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
-
-function describeOptions(o: KeepaliveOptions): string {
-  const parts = (['idle', 'interval', 'count', 'userTimeout'] as const).filter((k) => o[k] !== undefined).map((k) => `${k} ${o[k]}`);
-  return parts.join(', ');
-}
-
-function stateLines(state: KeepaliveState): string {
-  const s = supported;
-  const rows: string[][] = [
-    ['enabled', state.enabled ? 'yes' : 'no', s.options.enable],
-    ['idle', `${state.idle} s`, s.options.idle],
-    ['interval', `${state.interval} s`, s.options.interval],
-    ['count', `${state.count}`, s.options.count],
-    ['userTimeout', state.userTimeout > 0 ? `${state.userTimeout} s` : '0 (none)', s.options.userTimeout],
-  ];
-  return table(rows);
-}
-
-function healthLine(h: TcpHealth): string {
-  const parts: string[] = [h.state];
-  if (h.rttMs !== null) parts.push(`rtt ${millis(h.rttMs)}`);
-  if (h.probes !== null) parts.push(`${h.probes} probes unanswered`);
-  if (h.retransmits !== null) parts.push(`${h.retransmits} retransmissions pending`);
-  if (h.lastReceivedMs !== null) parts.push(`last segment received ${millis(h.lastReceivedMs)} ago`);
-  return `health (${h.source}): ${parts.join(', ')}`;
-}
 
 function tryHealth(socket: net.Socket): TcpHealth | null {
   try {
@@ -245,9 +219,13 @@ function connectHint(code: string | undefined): string {
   }
 }
 
+/** The signals that stop `probe --watch` with its summary: Ctrl-C, kill's default, a closed terminal. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
 export interface Signals {
-  once(event: 'SIGINT', listener: () => void): unknown;
-  removeListener(event: 'SIGINT', listener: () => void): unknown;
+  once(event: StopSignal, listener: () => void): unknown;
+  removeListener(event: StopSignal, listener: () => void): unknown;
 }
 
 export async function runProbe(argv: readonly string[], io: Io, signals: Signals = process): Promise<number> {
@@ -256,7 +234,7 @@ export async function runProbe(argv: readonly string[], io: Io, signals: Signals
     io.out(PROBE_HELP);
     return EXIT.ok;
   }
-  const where = `${input.target.host}:${input.target.port}`;
+  const where = escapeControl(`${input.target.host}:${input.target.port}`);
   let socket: net.Socket;
   let connectMs: number;
   try {
@@ -300,7 +278,7 @@ export async function runProbe(argv: readonly string[], io: Io, signals: Signals
     io.out(`connected to ${connected.remote} from ${local} in ${millis(connectMs)}`);
     io.out(`settings: ${input.basis}: ${describeOptions(input.options)}`);
     io.out(`read back from the kernel${state.source === 'kernel' ? '' : ' (some values as requested: the OS cannot report them)'}:`);
-    io.out(stateLines(state));
+    io.out(stateLines(state, supported));
     if (state.detectAfter !== null) io.out(`  => a peer that vanishes silently is noticed within ${duration(state.detectAfter)} while the connection is idle`);
     io.out(health ? `  ${healthLine(health)}` : `  health: not available here (${healthSource})`);
   }
@@ -316,253 +294,227 @@ interface Sample {
   health: TcpHealth;
 }
 
-function watch(socket: net.Socket, state: KeepaliveState, input: ProbeInput, io: Io, signals: Signals): Promise<number> {
-  const started = performance.now();
-  const budget = state.detectAfter;
+/** Everything one watch has seen so far; the event handlers update it. */
+interface WatchRecord extends WatchTally {
+  started: number;
+  last: Sample | null;
+  lastDataAt: number;
+  /** What this side did since the last reading. */
+  activity: Activity;
+  /** When the oldest unacknowledged heartbeat was sent: the user timeout counts from there. */
+  unackedSince: number | null;
+  error: { code: string | null; message: string } | null;
+  peerEnded: boolean;
+  closedBy: 'interrupted' | 'duration' | null;
+  signal: StopSignal | null;
+  /** When the socket failed: the end is measured from there, not from when the event loop got round to reporting it. */
+  failedAt: number | null;
+}
+
+function newRecord(started: number): WatchRecord {
+  return {
+    started,
+    last: null,
+    lastDataAt: started,
+    activity: { sent: false, received: false },
+    unackedSince: null,
+    error: null,
+    peerEnded: false,
+    closedBy: null,
+    signal: null,
+    failedAt: null,
+    answered: 0,
+    maxProbes: 0,
+    maxRetransmits: 0,
+    heartbeats: 0,
+    received: 0,
+  };
+}
+
+const elapsedS = (record: WatchRecord): number => (performance.now() - record.started) / 1000;
+
+/** How long the peer has been silent, ms: the last reading's value carried forward to now (or to the failure). */
+function silentMs(record: WatchRecord): number | null {
+  const last = record.last;
+  if (last?.health.lastReceivedMs == null) return null;
+  return last.health.lastReceivedMs + ((record.failedAt ?? performance.now()) - last.at);
+}
+
+/** Where a watch's events go: JSON lines, timestamped lines, or the terminal's status line. */
+interface WatchOutput {
+  event(e: WatchEvent): void;
+  status(): void;
+  clearStatus(): void;
+  /** A closing line: after the status line is cleared, or with a timestamp. */
+  final(text: string): void;
+}
+
+function watchOutput(io: Io, input: ProbeInput, state: KeepaliveState, record: WatchRecord): WatchOutput {
   const tty = io.isTTY && !input.json;
-  let last: Sample | null = null;
-  let answered = 0;
-  let maxProbes = 0;
-  let maxRetransmits = 0;
-  let heartbeats = 0;
-  let received = 0;
-  let lastDataAt = started;
-  let sentSinceSample = false;
-  let receivedSinceSample = false;
-  // When the oldest unacknowledged heartbeat was sent: the user timeout counts from there.
-  let unackedSince: number | null = null;
-  let error: (Error & { code?: string }) | null = null;
-  let peerEnded = false;
-  let stopCause: EndCause | null = null;
   let statusShown = false;
-
-  const elapsed = (): number => (performance.now() - started) / 1000;
-  const stamp = (): string => `[${elapsed().toFixed(1).padStart(6)}s]`;
-  // When the socket failed: the end is measured from there, not from when
-  // the event loop got round to reporting it.
-  let failedAt: number | null = null;
-  const silentMs = (): number | null => {
-    if (last?.health.lastReceivedMs != null) return last.health.lastReceivedMs + ((failedAt ?? performance.now()) - last.at);
-    return null;
-  };
-  const clearStatus = (): void => {
-    if (tty && statusShown) io.write('\r\x1b[2K');
-    statusShown = false;
-  };
-  const event = (name: string, text: string, extra: Record<string, unknown> = {}): void => {
-    if (input.json) {
-      io.out(JSON.stringify({ event: name, t: Math.round(elapsed() * 1000) / 1000, ...extra, health: last?.health ?? null }));
-    } else if (!tty) {
-      io.out(`${stamp()} ${text}`);
-    }
-  };
-
-  // detectAfter's arithmetic, spelled out: Linux starts counting probes at
-  // max(idle, interval) and stops them at the user timeout.
-  const first = supported.platform === 'linux' ? Math.max(state.idle, state.interval) : state.idle;
-  const probesSent = budget !== null ? Math.round((budget - first) / state.interval) : state.count;
-  const budgetText =
-    budget !== null
-      ? `${duration(budget)} (${first === state.idle ? `idle ${state.idle}` : `interval ${first}, above idle ${state.idle},`} + ` +
-        `${state.interval} × ${probesSent}${state.userTimeout > 0 ? `, userTimeout ${state.userTimeout}` : ''})`
-      : 'none (keepalive off)';
-  const activity = input.sendEvery ? `the connection, sending a 1-byte heartbeat every ${input.sendEvery} s` : 'the idle connection';
-  if (!input.json) io.out(`watching ${activity}; a silent peer is dropped within ${budgetText}. Ctrl-C to stop.`);
-  else event('watching', '', { budget, sendEvery: input.sendEvery });
-
-  const sample = (): void => {
-    let h: TcpHealth;
-    try {
-      h = getHealth(socket);
-    } catch {
-      return; // closed between ticks, or no health here: the end handlers report
-    }
-    const now = performance.now();
-    const p = last?.health;
-    last = { at: now, health: h };
-    if (p) {
-      if (h.state !== p.state) event('state', `state ${p.state} -> ${h.state}`, { from: p.state, to: h.state });
-      if (h.probes !== null && p.probes !== null) {
-        if (h.probes > p.probes) {
-          maxProbes = Math.max(maxProbes, h.probes);
-          const silent = silentMs();
-          event(
-            'probe-unanswered',
-            `probe ${h.probes}/${state.count} unanswered` + (silent !== null ? ` (peer silent for ${millis(silent)})` : ''),
-            { probes: h.probes, count: state.count },
-          );
-        } else if (h.probes < p.probes) {
-          answered++;
-          event('probe-answered', `probe answered after ${p.probes} unanswered: the peer is back`, { answered });
-        }
+  const stamp = (): string => `[${elapsedS(record).toFixed(1).padStart(6)}s]`;
+  return {
+    event: ({ name, text, extra }) => {
+      if (input.json) {
+        io.out(JSON.stringify({ event: name, t: Math.round(elapsedS(record) * 1000) / 1000, ...extra, health: record.last?.health ?? null }));
+      } else if (!tty) {
+        io.out(`${stamp()} ${text}`);
       }
-      if (h.retransmits !== null && p.retransmits !== null && h.retransmits > p.retransmits) {
-        maxRetransmits = Math.max(maxRetransmits, h.retransmits);
-        event('retransmit', `retransmission ${h.retransmits} of unacknowledged data` + (silentMs() !== null ? ` (peer silent for ${millis(silentMs()!)})` : ''), {
-          retransmits: h.retransmits,
-        });
-      }
-      // An acknowledgement with nothing of ours to acknowledge: a keepalive probe was answered.
-      if (
-        h.lastAckReceivedMs !== null &&
-        p.lastAckReceivedMs !== null &&
-        h.lastAckReceivedMs < p.lastAckReceivedMs &&
-        !sentSinceSample &&
-        !receivedSinceSample &&
-        h.bytesReceived === p.bytesReceived &&
-        (h.probes ?? 0) === 0 &&
-        (p.probes ?? 0) === 0
-      ) {
-        answered++;
-        event('probe-answered', 'keepalive probe answered: the peer is alive', { answered });
-      }
-    }
-    if (h.unacked === 0 && !sentSinceSample) unackedSince = null;
-    sentSinceSample = false;
-    receivedSinceSample = false;
-    if (tty) drawStatus();
+    },
+    status: () => {
+      if (!tty) return;
+      const line = statusLine({
+        elapsedS: elapsedS(record),
+        health: record.last?.health ?? null,
+        silentMs: silentMs(record),
+        count: state.count,
+        answered: record.answered,
+        heartbeats: record.heartbeats,
+        userTimeout: state.userTimeout,
+        budget: state.detectAfter,
+        columns: io.columns,
+      });
+      io.write(`\r\x1b[2K${line}`);
+      statusShown = true;
+    },
+    clearStatus: () => {
+      if (tty && statusShown) io.write('\r\x1b[2K');
+      statusShown = false;
+    },
+    final: (text) => io.out(`${tty ? '' : `${stamp()} `}${text}`),
   };
+}
 
-  const drawStatus = (): void => {
-    const h = last?.health;
-    const parts = [`${elapsed().toFixed(1)}s`];
-    if (h) {
-      parts.push(h.state);
-      const silent = silentMs();
-      if (silent !== null) parts.push(`silent ${(silent / 1000).toFixed(1)}s`);
-      if (h.probes !== null) parts.push(`unanswered ${h.probes}/${state.count}`);
-      parts.push(`answered ${answered}`);
-      if (h.retransmits !== null) parts.push(`retrans ${h.retransmits}`);
-      // Unanswered probes: dropped at the keepalive budget; data in flight:
-      // at the user timeout (without one, the OS retransmission limit).
-      const limit = (h.retransmits ?? 0) > 0 ? (state.userTimeout > 0 ? state.userTimeout : null) : (h.probes ?? 0) > 0 ? budget : null;
-      if (limit !== null && silent !== null) parts.push(`drop in ${Math.max(0, limit - silent / 1000).toFixed(1)}s`);
-      if (h.rttMs !== null) parts.push(`rtt ${millis(h.rttMs)}`);
-    }
-    if (heartbeats) parts.push(`heartbeats ${heartbeats}`);
-    const line = parts.join(' | ').slice(0, Math.max(20, io.columns - 1));
-    io.write(`\r\x1b[2K${line}`);
-    statusShown = true;
-  };
+/** Counts what a health change means. */
+function tally(record: WatchRecord, change: HealthChange): void {
+  if (change.kind === 'probe-unanswered') record.maxProbes = Math.max(record.maxProbes, change.probes);
+  else if (change.kind === 'retransmit') record.maxRetransmits = Math.max(record.maxRetransmits, change.retransmits);
+  else if (change.kind === 'peer-back' || change.kind === 'probe-answered') record.answered++;
+}
+
+/** Reads the health, reports what changed since the last reading. */
+function sample(socket: net.Socket, state: KeepaliveState, record: WatchRecord, output: WatchOutput): void {
+  let health: TcpHealth;
+  try {
+    health = getHealth(socket);
+  } catch {
+    return; // closed between ticks, or no health here: the end handlers report
+  }
+  const previous = record.last?.health;
+  record.last = { at: performance.now(), health };
+  for (const change of previous ? healthChanges(previous, health, record.activity) : []) {
+    tally(record, change);
+    output.event(changeEvent(change, state.count, record.answered, silentMs(record)));
+  }
+  if (health.unacked === 0 && !record.activity.sent) record.unackedSince = null;
+  record.activity = { sent: false, received: false };
+  output.status();
+}
+
+function sendHeartbeat(socket: net.Socket, record: WatchRecord, output: WatchOutput): void {
+  if (socket.destroyed) return;
+  socket.write('\n');
+  record.unackedSince ??= performance.now();
+  record.heartbeats++;
+  record.activity.sent = true;
+  output.event({ name: 'heartbeat', text: `heartbeat ${record.heartbeats} sent (1 byte)`, extra: { heartbeats: record.heartbeats } });
+}
+
+function listen(socket: net.Socket, record: WatchRecord, output: WatchOutput): void {
+  socket.on('data', (chunk: Buffer) => {
+    record.received += chunk.length;
+    record.lastDataAt = performance.now();
+    record.activity.received = true;
+    output.event({ name: 'data', text: `received ${chunk.length} byte${chunk.length === 1 ? '' : 's'} from the peer`, extra: { bytes: chunk.length } });
+  });
+  socket.on('end', () => {
+    record.peerEnded = true;
+    record.failedAt ??= performance.now();
+  });
+  socket.on('error', (e: Error & { code?: string }) => {
+    record.error = { code: e.code ?? null, message: e.message };
+    record.failedAt ??= performance.now();
+  });
+}
+
+/** Reports how the watched connection ended; returns the exit code. */
+function reportEnd(record: WatchRecord, state: KeepaliveState, input: ProbeInput, io: Io, output: WatchOutput): number {
+  const health = record.last?.health ?? null;
+  const outcome = classifyEnd({
+    closedBy: record.closedBy,
+    error: record.error,
+    peerEnded: record.peerEnded,
+    health,
+    peakProbes: record.maxProbes,
+    peakRetransmits: record.maxRetransmits,
+    settings: { count: state.count },
+  });
+  const watched = elapsedS(record);
+  const silent = silentMs(record);
+  const now = performance.now();
+  const text = endText(outcome, {
+    watchedS: watched,
+    silentMs: silent,
+    unackedForS: record.unackedSince !== null ? (now - record.unackedSince) / 1000 : null,
+    userTimeout: state.userTimeout,
+    budget: state.detectAfter,
+    durationLimit: input.duration,
+    signal: record.signal,
+    lastState: health?.state ?? null,
+  });
+  if (input.json) {
+    io.out(
+      JSON.stringify({
+        event: 'end',
+        cause: outcome.cause,
+        code: outcome.code,
+        t: Math.round(watched * 1000) / 1000,
+        silentMs: silent !== null ? Math.round(silent) : null,
+        budget: state.detectAfter,
+        answered: record.answered,
+        maxProbes: record.maxProbes,
+        maxRetransmits: record.maxRetransmits,
+        heartbeats: record.heartbeats,
+        bytesReceived: record.received,
+        message: text,
+        health,
+      }),
+    );
+  } else {
+    output.final(text);
+    io.out(`  ${summaryText(record, (now - record.lastDataAt) / 1000)}`);
+  }
+  return EXIT_FOR[outcome.cause];
+}
+
+function watch(socket: net.Socket, state: KeepaliveState, input: ProbeInput, io: Io, signals: Signals): Promise<number> {
+  const record = newRecord(performance.now());
+  const output = watchOutput(io, input, state, record);
+  if (!input.json) io.out(watchingLine(input.sendEvery, budgetText(state, supported.platform)));
+  else output.event({ name: 'watching', text: '', extra: { budget: state.detectAfter, sendEvery: input.sendEvery } });
 
   return new Promise<number>((resolve) => {
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      lastDataAt = performance.now();
-      receivedSinceSample = true;
-      event('data', `received ${chunk.length} byte${chunk.length === 1 ? '' : 's'} from the peer`, { bytes: chunk.length });
-    });
-    socket.on('end', () => {
-      peerEnded = true;
-      failedAt ??= performance.now();
-    });
-    socket.on('error', (e: Error & { code?: string }) => {
-      error = e;
-      failedAt ??= performance.now();
-    });
-    const poll = setInterval(sample, 200);
-    const heartbeat = input.sendEvery
-      ? setInterval(() => {
-          if (socket.destroyed) return;
-          socket.write('\n');
-          unackedSince ??= performance.now();
-          heartbeats++;
-          sentSinceSample = true;
-          event('heartbeat', `heartbeat ${heartbeats} sent (1 byte)`, { heartbeats });
-        }, input.sendEvery * 1000)
-      : null;
-    const limit = input.duration ? setTimeout(() => stop('duration'), input.duration * 1000) : null;
-    const onSigint = (): void => stop('interrupted');
-    signals.once('SIGINT', onSigint);
-    sample();
-
-    function stop(cause: EndCause): void {
-      if (stopCause || socket.destroyed) return;
-      stopCause = cause;
+    listen(socket, record, output);
+    const stop = (cause: 'interrupted' | 'duration', signal: StopSignal | null = null): void => {
+      if (record.closedBy || socket.destroyed) return;
+      record.closedBy = cause;
+      record.signal = signal;
       socket.destroy();
-    }
+    };
+    const poll = setInterval(() => sample(socket, state, record, output), 200);
+    const heartbeat = input.sendEvery ? setInterval(() => sendHeartbeat(socket, record, output), input.sendEvery * 1000) : null;
+    const limit = input.duration ? setTimeout(() => stop('duration'), input.duration * 1000) : null;
+    const onSignal = STOP_SIGNALS.map((name) => [name, () => stop('interrupted', name)] as const);
+    for (const [name, listener] of onSignal) signals.once(name, listener);
+    sample(socket, state, record, output);
 
     socket.once('close', () => {
       clearInterval(poll);
       if (heartbeat) clearInterval(heartbeat);
       if (limit) clearTimeout(limit);
-      signals.removeListener('SIGINT', onSigint);
-      clearStatus();
-      const err = error as (Error & { code?: string }) | null;
-      let cause: EndCause;
-      if (stopCause) cause = stopCause;
-      else if (err?.code && GAVE_UP.has(err.code)) cause = 'timeout';
-      else if (err?.code === 'ECONNRESET' || err?.code === 'EPIPE') cause = 'reset';
-      else if (err) cause = 'error';
-      else if (peerEnded) cause = 'fin';
-      else cause = 'error';
-      const watched = elapsed();
-      const silent = silentMs();
-      const h = last?.health ?? null;
-      const silentText = silent !== null ? `${(silent / 1000).toFixed(1)} s after the peer went silent` : `after ${watched.toFixed(1)} s`;
-      let text: string;
-      switch (cause) {
-        case 'timeout':
-          if ((h?.retransmits ?? 0) > 0 || (h?.unacked ?? 0) > 0) {
-            text =
-              `${err?.code}: unacknowledged data was retransmitted ${Math.max(maxRetransmits, h?.retransmits ?? 0)} times without an answer; ` +
-              `the kernel dropped the connection ` +
-              (unackedSince !== null ? `${((performance.now() - unackedSince) / 1000).toFixed(1)} s after the oldest of it was sent` : silentText) +
-              (state.userTimeout > 0 ? ` (userTimeout ${state.userTimeout} s)` : ' (the OS retransmission limit)') +
-              (err?.code !== 'ETIMEDOUT' ? `; ${err?.code} is the last network error the kernel saw, reported instead of ETIMEDOUT` : '');
-          } else {
-            text =
-              `${err?.code}: ${Math.max(maxProbes, h?.probes ?? 0) || state.count} keepalive probes went unanswered; ` +
-              `the kernel dropped the connection ${silentText}` +
-              (budget !== null ? ` (budget ${duration(budget)})` : '') +
-              (err?.code !== 'ETIMEDOUT' ? `; ${err?.code} is the last network error the kernel saw, reported instead of ETIMEDOUT` : '');
-          }
-          break;
-        case 'reset':
-          text =
-            `${err?.code ?? 'ECONNRESET'}: the connection was reset (RST) ${silentText}: ` +
-            ((h?.probes ?? 0) > 0 || maxProbes > 0
-              ? 'a keepalive probe was answered with a reset: the peer no longer knows this connection (it restarted, or a middlebox dropped the flow)'
-              : 'the peer or a middlebox reset it');
-          break;
-        case 'fin':
-          text = `the peer closed the connection (FIN) after ${watched.toFixed(1)} s`;
-          break;
-        case 'error':
-          text = `the connection failed: ${err ? `${err.code ?? ''} ${err.message}`.trim() : 'closed'} after ${watched.toFixed(1)} s`;
-          break;
-        default:
-          text =
-            `${cause === 'interrupted' ? 'stopped by Ctrl-C' : `stopped after --duration ${input.duration}`} after ${watched.toFixed(1)} s; ` +
-            `the connection was ${h?.state ?? 'open'}`;
-      }
-      const summary =
-        `probes answered ${answered}, most unanswered at once ${maxProbes}, retransmissions ${maxRetransmits}, ` +
-        `heartbeats sent ${heartbeats}, bytes received ${received}` +
-        (received > 0 ? `, last data ${((performance.now() - lastDataAt) / 1000).toFixed(1)} s ago` : '');
-      if (input.json) {
-        io.out(
-          JSON.stringify({
-            event: 'end',
-            cause,
-            code: err?.code ?? null,
-            t: Math.round(watched * 1000) / 1000,
-            silentMs: silent !== null ? Math.round(silent) : null,
-            budget,
-            answered,
-            maxProbes,
-            maxRetransmits,
-            heartbeats,
-            bytesReceived: received,
-            message: text,
-            health: h,
-          }),
-        );
-      } else {
-        io.out(`${tty ? '' : `${stamp()} `}${text}`);
-        io.out(`  ${summary}`);
-      }
-      resolve(EXIT_FOR[cause]);
+      for (const [name, listener] of onSignal) signals.removeListener(name, listener);
+      output.clearStatus();
+      resolve(reportEnd(record, state, input, io, output));
     });
   });
 }

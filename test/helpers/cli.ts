@@ -105,3 +105,21 @@ export function startCliInPty(t: Teardown, args: string[], options: SpawnOptions
   const [command, argv] = ptyCommand(args);
   return track(t, spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...options }));
 }
+
+// Python starts the command with stdout on a pipe whose read end is already
+// closed, so its first write fails with EPIPE whatever the timing.
+const CLOSED_PIPE = `
+import json, os, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, timeout=20)
+os.close(w)
+print(json.dumps({"code": p.returncode, "stderr": p.stderr.decode()}))
+`;
+
+/** Runs `tcp-keepalive ARGS` with stdout on a pipe nobody reads (closed before the command starts). */
+export async function runCliClosedStdout(t: Teardown, args: string[], ms = 20_000): Promise<{ code: number; stderr: string }> {
+  const done = await track(t, spawn('python3', ['-c', CLOSED_PIPE, process.execPath, BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })).done(ms);
+  if (done.code !== 0) throw new Error(`python3 failed: ${done.stderr}`);
+  return JSON.parse(done.stdout) as { code: number; stderr: string };
+}
