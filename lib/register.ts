@@ -5,8 +5,7 @@
 // TCP_KEEPALIVE_SIDE (see env.ts); an invalid value stops the process at
 // startup with a message naming the variable, the bad part and what is
 // allowed.
-import { policyFromEnv, type EnvPolicy } from './env';
-import { install, type PolicyHandle } from './policy';
+import { install, policyFromEnv, type EnvPolicy, type PolicyHandle } from './index';
 
 function start(): PolicyHandle | null {
   let wanted: EnvPolicy;

@@ -1,7 +1,6 @@
-// The package entry (dist/index.js): the core loads with it, the policy,
-// presets, environment, agents and health modules on the first read of one
-// of their exports; the names, their order, their values, what `import`
-// sees and what the types declare stay the same for every export.
+// The package entry (dist/index.js): lib/index.ts bundled by esbuild into one
+// file. What it exports, what `import` sees, what the types declare, and
+// that the preload shares its policy, are checked here.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,7 +8,6 @@ import * as path from 'node:path';
 
 const dist = path.join(__dirname, '..', 'dist');
 const entry = path.join(dist, 'index.js');
-
 // Every value export, in the order of module.exports, and the module that defines it.
 const EXPORTS: ReadonlyArray<readonly [string, string]> = [
   ['setKeepalive', 'keepalive'],
@@ -40,66 +38,64 @@ const EXPORTS: ReadonlyArray<readonly [string, string]> = [
   ['healthFields', 'health'],
   ['healthSource', 'health'],
 ];
-const LAZY = ['policy', 'presets', 'env', 'agents', 'health'];
 
-function node(args: string[], code: string): unknown {
-  const stdout = execFileSync(process.execPath, [...args, '-e', code], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+function node(args: string[], code: string, env: NodeJS.ProcessEnv = {}): unknown {
+  const stdout = execFileSync(process.execPath, [...args, '-e', code], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
   return JSON.parse(stdout) as unknown;
 }
 
-t.test('require loads the core only; each lazy module on the first read of one of its exports', async (t) => {
+t.test('require reads one file of the package (the bundle) and the addon; every export is there', async (t) => {
   const result = node(
     [],
     `
     const path = require('node:path');
     const dist = ${JSON.stringify(dist)};
-    const loaded = () => Object.keys(require.cache).filter((f) => f.startsWith(dist)).map((f) => path.basename(f, '.js')).sort();
-    // A fresh load of the package: its JavaScript modules out of the cache (the addon stays).
-    const fresh = () => {
-      for (const f of Object.keys(require.cache)) if (f.startsWith(dist)) delete require.cache[f];
-      return require(${JSON.stringify(entry)});
-    };
+    const root = path.dirname(dist);
+    const ours = () => Object.keys(require.cache).filter((f) => f.startsWith(root + path.sep) && !f.includes(path.sep + 'node_modules' + path.sep));
+    const pkg = require(${JSON.stringify(entry)});
+    const loaded = ours().map((f) => path.relative(root, f));
     const exportsOf = ${JSON.stringify(EXPORTS)};
-    let pkg = fresh();
-    const atRequire = loaded();
-    // For each lazy module, in a fresh load: read one of its exports first.
-    const first = {};
-    for (const file of ${JSON.stringify(LAZY)}) {
-      pkg = fresh();
-      const name = exportsOf.find(([, f]) => f === file)[0];
-      first[file] = { name, before: loaded(), value: typeof pkg[name], after: loaded() };
-    }
-    const values = exportsOf.map(([name, file]) => {
-      const value = pkg[name];
-      return [name, value !== undefined && value === require(path.join(dist, file + '.js'))[name]];
-    });
+    // Each export has the kind of value its own module (tsc's dist/<module>.js) exports under that name.
+    const kinds = exportsOf.map(([name, file]) => [name, typeof pkg[name], typeof require(path.join(dist, file + '.js'))[name]]);
     const descriptors = Object.entries(Object.getOwnPropertyDescriptors(pkg))
       .filter(([k]) => k !== '__esModule')
       .map(([k, d]) => [k, typeof d.get, d.enumerable, d.configurable]);
-    console.log(JSON.stringify({ atRequire, first, values, keys: Object.keys(pkg), descriptors, esModule: pkg.__esModule }));
+    console.log(JSON.stringify({ loaded, kinds, keys: Object.keys(pkg), descriptors, esModule: pkg.__esModule }));
     `,
   ) as {
-    atRequire: string[];
-    first: Record<string, { name: string; before: string[]; value: string; after: string[] }>;
-    values: Array<[string, boolean]>;
+    loaded: string[];
+    kinds: Array<[string, string, string]>;
     keys: string[];
     descriptors: Array<[string, string, boolean, boolean]>;
     esModule: boolean;
   };
-  const core = ['binding', 'detect', 'errors', 'handle', 'index', 'keepalive', 'supported', 'validate'];
-  t.same(result.atRequire, core, 'require loads the core, nothing else');
-  for (const file of LAZY) {
-    const { name, before, value, after } = result.first[file]!;
-    t.same(before, core, `${file}: not loaded before ${name} is read`);
-    t.not(value, 'undefined', `${name} has its value`);
-    t.ok(after.includes(file), `${file}: loaded once ${name} was read`);
-  }
-  for (const [name, same] of result.values) t.ok(same, `${name} is its module's own export`);
-  t.same(result.keys, EXPORTS.map(([name]) => name), 'the exports in their order');
+  t.equal(result.loaded[0], path.join('dist', 'index.js'), 'the bundle first');
+  t.same(
+    result.loaded.slice(1).filter((f) => !f.endsWith('.node')),
+    [],
+    'no other JavaScript file of the package',
+  );
+  t.ok(result.loaded.slice(1).every((f) => f.endsWith('.node')), 'then only the addon');
+  for (const [name, kind, own] of result.kinds) t.same([kind, kind], [own, kind === 'undefined' ? 'a value' : kind], `${name}: a ${own}, as its module exports it`);
+  t.same([...result.keys].sort(), EXPORTS.map(([name]) => name).sort(), 'every export, and no other');
   for (const [name, get, enumerable, configurable] of result.descriptors) {
     t.same([get, enumerable, configurable], ['function', true, true], `${name}: an enumerable getter that can be redefined (spies, stubs)`);
   }
   t.equal(result.esModule, true);
+});
+
+t.test('the preload and the package share one policy (one copy of the policy module)', async (t) => {
+  const result = node(
+    ['--require', path.join(dist, 'register.js')],
+    `
+    const pkg = require(${JSON.stringify(entry)});
+    const policy = pkg.currentPolicy();
+    console.log(JSON.stringify({ installed: policy !== null, settings: policy && policy.settings }));
+    `,
+    { TCP_KEEPALIVE: 'idle=42,interval=7,count=3' },
+  ) as { installed: boolean; settings: { idle: number } | null };
+  t.equal(result.installed, true, "the package's currentPolicy() sees the policy the preload installed");
+  t.match(result.settings, { idle: 42 });
 });
 
 t.test('import names every export (Node detects them in dist/index.js)', async (t) => {
@@ -125,22 +121,11 @@ function reexports(declarations: string): Array<readonly [string, string]> {
   );
 }
 
-t.test('the published types (dist/api.d.ts): the same value exports as plain re-exports, so editors show their docs', async (t) => {
+t.test('the published types (dist/index.d.ts): every value export as a plain re-export, so editors show their docs', async (t) => {
   const manifest = JSON.parse(fs.readFileSync(path.join(dist, '..', 'package.json'), 'utf8')) as { types: string; exports: { '.': { types: string } } };
-  t.equal(manifest.types, './dist/api.d.ts');
-  t.equal(manifest.exports['.'].types, './dist/api.d.ts');
-  const declarations = fs.readFileSync(path.join(dist, 'api.d.ts'), 'utf8');
-  t.same(reexports(declarations), EXPORTS, 'every value export, re-exported from the module that defines it');
-  t.match(fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8'), /^export type \* from '\.\/api';$/m, 'dist/index.d.ts takes its type exports from it');
-});
-
-t.test('dist/index.d.ts declares the same value exports, each typed from its module', async (t) => {
+  t.equal(manifest.types, './dist/index.d.ts');
+  t.equal(manifest.exports['.'].types, './dist/index.d.ts');
   const declarations = fs.readFileSync(path.join(dist, 'index.d.ts'), 'utf8');
-  const reexported = reexports(declarations);
-  const declared = [...declarations.matchAll(/^export declare const (\w+): typeof (\w+)Module\.(\w+);$/gm)].map(([, name, module, member]) => {
-    t.equal(member, name, `${name} is typed as its module's own ${name}`);
-    return [name!, module!.toLowerCase()] as const;
-  });
-  t.same([...reexported, ...declared], EXPORTS, 'every value export, from the module that defines it');
+  t.same(reexports(declarations), EXPORTS, 'every value export, re-exported from the module that defines it');
   t.notMatch(declarations, /\bany\b/, 'no any');
 });
