@@ -111,6 +111,41 @@ function readmeDocLinks(): string[] {
   return [...new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]!))];
 }
 
+/** GitHub's anchors for the headings of a markdown text (lower case, punctuation dropped, spaces to hyphens, repeats numbered). */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  const outsideFences = markdown.split(/^```/m).filter((_, i) => i % 2 === 0).join('\n');
+  for (const [, heading] of outsideFences.matchAll(/^#{1,6} (.+)$/gm)) {
+    const slug = heading!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    anchors.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return anchors;
+}
+
+t.test('the links between README.md, CONTRIBUTING.md and docs/ resolve, anchors included', async (t) => {
+  const pages = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...fs.readdirSync(path.join(root, 'docs')).map((f) => `docs/${f}`)];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const page of pages) {
+    const text = fs.readFileSync(path.join(root, page), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      const [file, anchor] = target!.split('#') as [string, string | undefined];
+      const resolved = file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), file));
+      checked++;
+      if (!fs.existsSync(path.join(root, resolved))) broken.push(`${page}: ${target} (no ${resolved})`);
+      else if (anchor && !headingAnchors(fs.readFileSync(path.join(root, resolved), 'utf8')).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor})`);
+    }
+  }
+  t.ok(checked > 20, `${checked} relative links checked`);
+  t.same(broken, [], 'every relative link names an existing file and heading');
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  for (const doc of pages.filter((p) => p.startsWith('docs/'))) t.ok(readme.includes(`](${doc}`), `README links to ${doc}`);
+});
+
 t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { timeout: 300_000 }, async (t) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-pack-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
