@@ -302,7 +302,7 @@ export async function compileInPlace(copy: string): Promise<RunResult> {
   // (tsc leaves its outDir out of its inputs: compile aside, then merge)
   const out = path.join(copy, '.tsc-out');
   const result = await run(process.execPath, [tsc, '-p', path.join(copy, 'tsconfig.json'), '--noEmit', 'false', '--outDir', out,
-    '--declaration', 'false', '--sourceMap', 'false'], { cwd: copy, timeoutMs: 300_000 });
+    '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false'], { cwd: copy, timeoutMs: 300_000 });
   if (fs.existsSync(out)) {
     fs.cpSync(out, copy, { recursive: true });
     fs.rmSync(out, { recursive: true, force: true });
