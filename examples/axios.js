@@ -7,7 +7,7 @@ const axios = require('axios');
 const { createHttpAgent, createHttpsAgent, getKeepalive } = require('tcp-keepalive');
 
 async function main() {
-  const server = http.createServer((req, res) => res.end('ok'));
+  const server = http.createServer((_req, res) => res.end('ok'));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = process.argv[2] || `http://127.0.0.1:${server.address().port}/`;
   const httpAgent = createHttpAgent('web');

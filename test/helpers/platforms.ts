@@ -1,6 +1,6 @@
 // Running the package, or the suite, on platforms other than this machine's
 // Linux x64 + Node 20: official Node builds from the npm registry, prebuilds
-// from scripts/prebuild.sh, copies of the work tree for nested tap runs,
+// from scripts/build-prebuilds.sh, copies of the work tree for nested tap runs,
 // and bounded child processes. Used by test/platform-*.test.ts.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as path from 'node:path';
 
 export const root = path.resolve(__dirname, '..', '..');
 export const cacheDir = process.env.TCP_KEEPALIVE_CACHE ?? path.join(root, '.cache', 'platforms');
-/** Where scripts/prebuild.sh --stage-only puts prebuilds/<target>/tcp-keepalive.node. */
+/** Where scripts/build-prebuilds.sh --stage-only puts prebuilds/<target>/tcp-keepalive.node. */
 export const stagedPrebuilds = path.join(cacheDir, 'prebuilt');
 
 export type Target = 'linux-x64' | 'linux-arm64' | 'win32-x64';
@@ -140,8 +140,8 @@ export const nodeLines = (process.env.NODE_LINES ?? '22 24 26').split(/\s+/).fil
  * directory holding prebuilds/<target>/, for TCP_KEEPALIVE_PREBUILD.
  */
 export async function prebuild(targets: readonly Target[]): Promise<{ dir: string; log: string }> {
-  const result = await run('bash', [path.join(root, 'scripts', 'prebuild.sh'), '--stage-only', ...targets], { timeoutMs: 600_000 });
-  if (result.status !== 0) throw new Error(`prebuild.sh ${targets.join(' ')}: ${describe(result)}`);
+  const result = await run('bash', [path.join(root, 'scripts', 'build-prebuilds.sh'), '--stage-only', ...targets], { timeoutMs: 600_000 });
+  if (result.status !== 0) throw new Error(`build-prebuilds.sh ${targets.join(' ')}: ${describe(result)}`);
   return { dir: stagedPrebuilds, log: result.stderr };
 }
 
@@ -302,7 +302,7 @@ export async function compileInPlace(copy: string): Promise<RunResult> {
   // (tsc leaves its outDir out of its inputs: compile aside, then merge)
   const out = path.join(copy, '.tsc-out');
   const result = await run(process.execPath, [tsc, '-p', path.join(copy, 'tsconfig.json'), '--noEmit', 'false', '--outDir', out,
-    '--declaration', 'false', '--sourceMap', 'false'], { cwd: copy, timeoutMs: 300_000 });
+    '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false'], { cwd: copy, timeoutMs: 300_000 });
   if (fs.existsSync(out)) {
     fs.cpSync(out, copy, { recursive: true });
     fs.rmSync(out, { recursive: true, force: true });

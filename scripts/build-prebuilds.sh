@@ -2,9 +2,9 @@
 # N-API prebuilds (NAPI_VERSION 8, stripped) for the targets this Linux
 # machine can build: linux-x64 (the machine's g++), linux-arm64 (Debian's
 # g++-aarch64-linux-gnu) and win32-x64 (Debian's mingw-w64, through
-# scripts/build-win32.sh). `npm run prebuild` runs this.
+# scripts/build-win32.sh). `npm run build:prebuilds` runs this.
 #
-#   scripts/prebuild.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 win32-x64 (default: all)
+#   scripts/build-prebuilds.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 win32-x64 (default: all)
 #
 # Each target is built with node-gyp (prebuildify) in its own copy of the
 # sources under the cache, never in the work tree's build/, which the tests
@@ -42,7 +42,7 @@ log() { echo "prebuild: $*" >&2; }
 # differs from the one recorded at its last build.
 inputs_digest() {
   (cd "$SOURCES" && find src binding.gyp -type f -print0 | sort -z | xargs -0 sha256sum)
-  sha256sum "$ROOT/scripts/prebuild.sh" "$ROOT/scripts/build-win32.sh" \
+  sha256sum "$ROOT/scripts/build-prebuilds.sh" "$ROOT/scripts/build-win32.sh" \
     "$ROOT/node_modules/node-addon-api/package.json" | cut -d' ' -f1
 }
 
