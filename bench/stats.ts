@@ -64,13 +64,13 @@ export function finite(label: string, value: number): number {
 
 export function positiveSummary(label: string, values: readonly number[]): Summary {
   if (values.length === 0) throw new Error(`bench: ${label} has no rounds`);
-  values.forEach((v, i) => positive(`${label} (round ${i + 1})`, v));
+  for (const [i, v] of values.entries()) positive(`${label} (round ${i + 1})`, v);
   return summarize(values);
 }
 
 export function finiteSummary(label: string, values: readonly number[]): Summary {
   if (values.length === 0) throw new Error(`bench: ${label} has no rounds`);
-  values.forEach((v, i) => finite(`${label} (round ${i + 1})`, v));
+  for (const [i, v] of values.entries()) finite(`${label} (round ${i + 1})`, v);
   return summarize(values);
 }
 

@@ -104,9 +104,11 @@ export interface NativeBinding {
   ): number;
 }
 
-/** Health's layout (lib/health.ts), checked with the rest. */
+// Health's layout (lib/health.ts), checked with the rest.
+/** Health values before the failure slots (Option follows them). */
+export const HEALTH_FIELD_COUNT = 14;
+
 export const enum HealthOut {
-  FieldCount = 14,
   Option = 14,
   Syscall = 15,
   Length = 16,
@@ -120,7 +122,7 @@ export const EXPECTED_LAYOUT: NativeLayout = {
   outReadMask: Out.ReadMask,
   outOption: Out.Option,
   outSyscall: Out.Syscall,
-  healthFieldCount: HealthOut.FieldCount,
+  healthFieldCount: HEALTH_FIELD_COUNT,
   healthOutLength: HealthOut.Length,
   healthOutOption: HealthOut.Option,
   healthOutSyscall: HealthOut.Syscall,
@@ -159,20 +161,17 @@ function loadAddon(root: string): { addon: NativeBinding; file: string } {
   // An explicit addon (the sanitizer build, scripts/build-sanitized.sh): that
   // file or an error, never a silent fallback to another build.
   const explicit = process.env.TCP_KEEPALIVE_ADDON;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (explicit) return { addon: require(explicit) as NativeBinding, file: explicit };
   const candidates = [join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tcp-keepalive.node')];
   if (!process.env.PREBUILDS_ONLY) candidates.unshift(join(root, 'build', 'Release', 'tcp_keepalive.node'));
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return { addon: require(file) as NativeBinding, file };
     } catch {
       break;
     }
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return { addon: (require('node-gyp-build') as NodeGypBuild)(root) as NativeBinding, file: root };
 }
 

@@ -38,18 +38,20 @@ type ErrorClass = typeof Error | typeof TypeError | typeof RangeError;
 // Characters that must not reach a terminal or a log line as they are:
 // C0 and C1 controls, DEL, the line and paragraph separators and the
 // bidirectional overrides (they reorder what a terminal shows).
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 function escapeOne(char: string): string {
   const code = char.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase()}`;
+  return NAMED[char] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
 }
 
 /**
- * Text from the caller made safe to print: control characters become
- * \xNN (\uNNNN above U+00FF), as util.inspect writes them in strings.
- * Every message that quotes input goes through it.
+ * Text from the caller made safe to print: a newline, return or tab as \n,
+ * \r, \t, other control characters as \xNN (\uNNNN above U+00FF), as a
+ * C or JavaScript string literal writes them. Every message that quotes
+ * input, the library's and the command's, goes through it.
  */
 export function escapeControl(text: string): string {
   return text.replace(UNSAFE, escapeOne);

@@ -140,17 +140,16 @@ function unlisten(socket: net.Socket): void {
 
 function onClientConnected(socket: net.Socket): void {
   const policy = active;
-  if (policy !== null && policy.clients && !turnedOff.has(socket) && covers(policy, socket)) applyPolicy(policy, socket);
+  if (policy?.clients && !turnedOff.has(socket) && covers(policy, socket)) applyPolicy(policy, socket);
 }
 
 // The wrappers pass their arguments on as `arguments` rather than through a
 // rest parameter and a spread: no array per call (they run on every connect,
 // every setKeepAlive, every read and every event of every server).
 function connectWrapper(this: net.Socket): net.Socket {
-  // eslint-disable-next-line prefer-rest-params
   const result = Reflect.apply(CONNECT.original!, this, arguments) as net.Socket;
   const policy = active;
-  if (policy !== null && policy.clients && this.connecting) {
+  if (policy?.clients && this.connecting) {
     const kind = handleKind(this);
     if (kind === 'TCP' || kind === '') whenConnected(this);
   }
@@ -166,7 +165,6 @@ function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
   const own = this as unknown as Marked;
   const enableBefore = record && own[record[0]];
   const delayBefore = record && own[record[1]];
-  // eslint-disable-next-line prefer-rest-params
   const result = Reflect.apply(SET_KEEPALIVE.original!, this, arguments) as net.Socket;
   const policy = active;
   if (policy === null) return result;
@@ -185,9 +183,7 @@ function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
 }
 
 function serverEmitWrapper(this: net.Server, event: string | symbol): boolean {
-  // eslint-disable-next-line prefer-rest-params
   if (event === 'connection' && active !== null) onServerSocket(arguments[1]);
-  // eslint-disable-next-line prefer-rest-params
   return Reflect.apply(SERVER_EMIT.original ?? EventEmitter.prototype.emit, this, arguments) as boolean;
 }
 
@@ -209,7 +205,6 @@ function onServerSocket(socket: unknown): void {
 // policy by then, and is left alone).
 function readWrapper(this: net.Socket): unknown {
   if (active !== null && internalsOf(this).server === undefined && hasTcpHandle(this)) process.nextTick(onHandedOver, this);
-  // eslint-disable-next-line prefer-rest-params
   return Reflect.apply(READ.original!, this, arguments);
 }
 

@@ -80,7 +80,7 @@ export const defaultPresetName: PresetName = 'general';
 
 /** Whether `name` is one of the preset names (case-sensitive). */
 export function isPresetName(name: unknown): name is PresetName {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(presets, name);
+  return typeof name === 'string' && Object.hasOwn(presets, name);
 }
 
 /** A preset's settings as `setKeepalive` options (a fresh object). */

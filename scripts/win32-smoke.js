@@ -184,6 +184,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.log(`FAIL exception ${JSON.stringify(String(e && e.stack || e))}`);
+  console.log(`FAIL exception ${JSON.stringify(String(e?.stack || e))}`);
   process.exitCode = 1;
 });

@@ -145,7 +145,9 @@ t.test('a non-TCP descriptor is refused before anything changes', { skip: linuxR
   }
   const [readEnd, writeEnd] = pipeFds();
   const file = fs.openSync(__filename, 'r');
-  t.teardown(() => [readEnd, writeEnd, file].forEach((fd) => fs.closeSync(fd)));
+  t.teardown(() => {
+    for (const fd of [readEnd, writeEnd, file]) fs.closeSync(fd);
+  });
   for (const [name, fd] of [['pipe', readEnd], ['file', file]] as const) {
     t.equal(binding.set(fd, ENABLE_ONLY, new Int32Array(8)), -88, `${name}: ENOTSOCK`);
   }

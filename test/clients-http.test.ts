@@ -10,7 +10,7 @@
 import t, { type Test } from 'tap';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 
 import axios from 'axios';
 import * as undici from 'undici';

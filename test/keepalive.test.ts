@@ -1,7 +1,7 @@
 // setKeepalive / getKeepalive round trips, checked against the kernel's own
 // keepalive timer as printed by `ss -tnoi` (independent of this package).
 import t from 'tap';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 
 import { setKeepalive, getKeepalive, detectAfter, supported, type KeepaliveState } from '../lib/index';
 import { tcpPair } from './helpers/net';

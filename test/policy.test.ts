@@ -47,7 +47,7 @@ t.test('installing and uninstalling', async (t) => {
   const first = install('database');
   t.not(proto.connect, pristine.connect, 'connect is wrapped');
   t.not(proto.setKeepAlive, pristine.setKeepAlive, 'setKeepAlive is wrapped');
-  t.ok(Object.prototype.hasOwnProperty.call(net.Server.prototype, 'emit'), 'net.Server.prototype has an own emit');
+  t.ok(Object.hasOwn(net.Server.prototype, 'emit'), 'net.Server.prototype has an own emit');
   t.equal(proto.setKeepAlive.name, pristine.setKeepAlive.name);
   t.equal(proto.setKeepAlive.length, pristine.setKeepAlive.length);
   t.same(first.settings, { idle: 60, interval: 20, count: 3, userTimeout: 'auto' });
@@ -64,7 +64,7 @@ t.test('installing and uninstalling', async (t) => {
   t.equal(currentPolicy(), null);
   t.equal(proto.connect, pristine.connect, 'connect restored');
   t.equal(proto.setKeepAlive, pristine.setKeepAlive, 'setKeepAlive restored');
-  t.notOk(Object.prototype.hasOwnProperty.call(net.Server.prototype, 'emit'), 'net.Server.prototype.emit removed');
+  t.notOk(Object.hasOwn(net.Server.prototype, 'emit'), 'net.Server.prototype.emit removed');
 });
 
 t.test('bad policies are rejected before anything changes', async (t) => {

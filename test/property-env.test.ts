@@ -13,7 +13,6 @@ import { parsePolicySpec, presetNames, presetSettings, supported, type PolicySet
 
 const NUM_RUNS = 5000;
 const SEED = 42;
-// eslint-disable-next-line no-control-regex
 const RAW = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 type Outcome = { ok: true; settings: PolicySettings } | { ok: false };

@@ -2,6 +2,7 @@
 // subcommand, values checked with messages that say what to type instead.
 import { parseArgs } from 'node:util';
 
+import { escapeControl } from '../errors';
 import { isPresetName, presetNames, type PresetName } from '../presets';
 
 /** Exit codes of the tcp-keepalive command. */
@@ -34,22 +35,7 @@ export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 /** The largest count the command accepts (a C int, what setsockopt takes). */
 export const MAX_INTEGER = 2 ** 31 - 1;
 
-// C0 and C1 control characters, DEL, and the bidirectional overrides that
-// reorder what a terminal shows.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/**
- * Text typed by the user, safe to echo in a message: control characters
- * (an escape sequence, a newline that forges a log line) are shown escaped,
- * as \x1b or \u202e; everything else as typed.
- */
-export function escapeControl(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
-  });
-}
+export { escapeControl };
 
 /** `text` in double quotes, control characters escaped. */
 export function quoted(text: string): string {

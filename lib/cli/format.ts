@@ -37,7 +37,7 @@ export function bytes(n: number): string {
 /** Rows padded into columns, two spaces apart. */
 export function table(rows: ReadonlyArray<readonly string[]>, indent = '  '): string {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  for (const row of rows) for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
   return rows
     .map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd())
     .join('\n');

@@ -115,7 +115,7 @@ t.test('goalResults and planWarnings', async (t) => {
   for (const [name, input, settings, platform, expected] of cases) {
     const warnings = planWarnings(input, settings, detection(settings, input.userTimeout, platform), platform);
     t.equal(warnings.length, expected.length, `${name}: ${expected.length} warnings`);
-    expected.forEach(([kind, message], i) => t.match(warnings[i], { kind, message }, `${name}: warning ${i + 1}`));
+    for (const [i, [kind, message]] of expected.entries()) t.match(warnings[i], { kind, message }, `${name}: warning ${i + 1}`);
   }
 });
 

@@ -54,9 +54,18 @@ export function track(t: Teardown, child: ChildProcess): Running {
         const deadline = Date.now() + ms;
         const check = (): void => {
           const match = out.match(pattern);
-          if (match) return resolve(match);
-          if (finished) return reject(new Error(`exited before ${pattern} appeared:\n${out}\n${err}`));
-          if (Date.now() > deadline) return reject(new Error(`${pattern} did not appear within ${ms} ms:\n${out}\n${err}`));
+          if (match) {
+            resolve(match);
+            return;
+          }
+          if (finished) {
+            reject(new Error(`exited before ${pattern} appeared:\n${out}\n${err}`));
+            return;
+          }
+          if (Date.now() > deadline) {
+            reject(new Error(`${pattern} did not appear within ${ms} ms:\n${out}\n${err}`));
+            return;
+          }
           setTimeout(check, 20);
         };
         check();

@@ -86,8 +86,12 @@ export function run(command: string, args: readonly string[], options: RunOption
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => void (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => void (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     const timer = setTimeout(() => {
       timedOut = true;
       killGroup(child);
@@ -313,8 +317,8 @@ export async function compileInPlace(copy: string): Promise<RunResult> {
 /** The environment that makes a tap run skip the subtests `names` (TAP_GREP, inverted); none: {}. */
 export function skipSubtests(names: readonly string[]): NodeJS.ProcessEnv {
   if (names.length === 0) return {};
-  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return { TAP_GREP: `^(${names.map(escape).join('|')})$`, TAP_INVERT: '1' };
+  const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return { TAP_GREP: `^(${names.map(escapeRegExp).join('|')})$`, TAP_INVERT: '1' };
 }
 
 /** Whether a TAP stream shows the subtest `name` skipped (how skipSubtests' filter reports it). */

@@ -206,8 +206,12 @@ export async function runNodeExe(
   fs.closeSync(outFd);
   fs.closeSync(errFd);
   let exited: { status: number | null } | null = null;
-  child.on('exit', (status) => void (exited = { status }));
-  child.on('error', () => void (exited = { status: null }));
+  child.on('exit', (status) => {
+    exited = { status };
+  });
+  child.on('error', () => {
+    exited = { status: null };
+  });
 
   const lines: DriverLine[] = [];
   let consumed = 0;

@@ -284,7 +284,7 @@ async function many(total) {
   });
   // The first sockets' timers have been counting down since they were set.
   const slack = Math.ceil((Date.now() - setAt) / 1000) + 10;
-  sockets.forEach((s, i) => expected.push({ ...want(s, 1, value(i).idle, value(i).interval), slack }));
+  for (const [i, s] of sockets.entries()) expected.push({ ...want(s, 1, value(i).idle, value(i).interval), slack });
   await kernel(`many-${total}`, expected);
 }
 
@@ -295,7 +295,7 @@ async function main() {
     try {
       await fn();
     } catch (e) {
-      check(`${name}: no exception`, false, String((e && e.stack) || e));
+      check(`${name}: no exception`, false, String(e?.stack || e));
     }
   }
   for (const close of closers) close();
