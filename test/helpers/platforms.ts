@@ -199,6 +199,7 @@ export const hostOnlyTests: Readonly<Record<string, string>> = {
   'test/platform-win32.test.ts': 'drives the Windows run itself',
   'test/platform-win32-faults.test.ts': 'drives node.exe under Wine in the fault harness itself',
   'test/platform-workflow.test.ts': 'lints the GitHub workflow; no Node runtime behaviour',
+  'test/lifecycle-sanitizers.test.ts': 'builds the addon with the host compiler and its sanitizer runtimes, and runs it in the host Node (LD_PRELOAD of the host libasan)',
 };
 
 /** Every tap test file of the work tree (tap's `include: test/**\/*.test.ts`), relative to the root. */
@@ -226,6 +227,14 @@ export function crossSuiteFiles(): string[] {
   return only.length > 0 ? all.filter((f) => only.includes(f)) : all;
 }
 
+// Races and generated inputs: arch-independent code paths (the addon's set-up
+// and JavaScript), run natively on Node 20 and the other Node versions and in
+// the workflow's native arm64 job, but too slow to repeat under emulation.
+const WORKER_ROUNDS =
+  'hundreds of worker threads started and terminated: the race it catches is in the addon\'s set-up, the same code on every CPU; each worker start takes seconds under qemu-user, so the rounds would take most of CI\'s time (they run natively on every Node version)';
+const GENERATED_ROUNDS =
+  'thousands of generated inputs over arch-independent JavaScript (validation, the spec parser, plan\'s arithmetic): run natively on every Node version; under qemu-user they would take minutes';
+
 /**
  * Test files the emulated arm64 run leaves out, and why: each needs what
  * qemu-user cannot give an arm64 process on this machine.
@@ -233,6 +242,12 @@ export function crossSuiteFiles(): string[] {
 export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/health.test.ts': 'qemu-user passes every SOL_TCP getsockopt through as a 4-byte int, so the TCP_INFO struct cannot be read through the emulator (getsockopt EPROTO, measured)',
   'test/cli/probe.test.ts': "`tcp-keepalive probe` reports the probes from TCP_INFO (getHealth), which cannot be read through qemu-user (as health.test.ts)",
+  'test/lifecycle-load.test.ts': WORKER_ROUNDS,
+  'test/lifecycle-init.test.ts': WORKER_ROUNDS,
+  'test/lifecycle-workers.test.ts': WORKER_ROUNDS,
+  'test/property-options.test.ts': GENERATED_ROUNDS,
+  'test/property-env.test.ts': GENERATED_ROUNDS,
+  'test/property-plan.test.ts': GENERATED_ROUNDS,
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 
