@@ -15,7 +15,17 @@ import { kernelOptions, setKernelUserTimeoutMs } from './fixtures/lifecycle/kern
 import { tcpPair, unixClient } from './helpers/net';
 
 const linuxRoot = process.platform === 'linux' && process.getuid?.() === 0 ? false : 'needs Linux and root (pidfd_getfd)';
-const fdOf = (socket: net.Socket | dgram.Socket): number => (socket as unknown as { _handle: { fd: number } })._handle.fd;
+const fdOf = (socket: net.Socket): number => (socket as unknown as { _handle: { fd: number } })._handle.fd;
+// A dgram socket keeps its handle under Node's internal state symbol (its
+// `_handle` getter, DEP0112, is gone in Node 26).
+function udpFd(socket: dgram.Socket): number {
+  const record = socket as unknown as Record<symbol, { handle?: { fd?: number } } | undefined>;
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    const fd = record[key]?.handle?.fd;
+    if (typeof fd === 'number') return fd;
+  }
+  throw new Error('no descriptor found on the dgram socket');
+}
 
 const workerScript = `
 const net = require('node:net');
@@ -136,7 +146,7 @@ t.test('a non-TCP descriptor is refused before anything changes', { skip: linuxR
   t.teardown(() => udp.close());
   udp.bind(0, '127.0.0.1');
   await once(udp, 'listening');
-  for (const [name, fd] of [['unix', fdOf(unix)], ['udp', fdOf(udp)]] as const) {
+  for (const [name, fd] of [['unix', fdOf(unix)], ['udp', udpFd(udp)]] as const) {
     t.equal(kernelOptions(fd).keepalive, 0, `${name}: SO_KEEPALIVE off before`);
     const out = new Int32Array(8);
     t.equal(binding.set(fd, ENABLE_ONLY, out), -95, `${name}: EOPNOTSUPP`);
