@@ -4,13 +4,18 @@
 //                       ("idle=60,interval=10,count=3,userTimeout=auto"),
 //                       a preset with overrides ("database,userTimeout=0"),
 //                       or "off". Unset or empty: the "general" preset.
+//                       Or rules per destination, the first match wins:
+//                       "5432,3306=database;6379=realtime;*=general"
+//                       (matchers as policy-rules.ts reads them; a rule's
+//                       policy is any of the above, "off" included).
 //   TCP_KEEPALIVE_SIDE  "both" (default), "clients" or "servers".
 //
 // Anything else is an error that names the variable, the bad part and what
 // is allowed: the register entry stops the process with it. No fallback.
 import { escapeControl } from './errors';
 import { isPresetName, presetNames, defaultPresetName, presetSettings } from './presets';
-import { resolvePolicy, type PolicySettings } from './policy';
+import { resolvePolicy, type PolicyRules, type PolicySettings } from './policy';
+import { isMatcherList, parseMatcher, unreachableRule, type Matcher } from './policy-rules';
 import { supported, type NumericSettingName } from './supported';
 
 /** The variable holding the policy. */
@@ -21,7 +26,16 @@ export const SIDE_VARIABLE = 'TCP_KEEPALIVE_SIDE';
 /** What the environment asks for. */
 export type EnvPolicy =
   | { off: true; description: string }
-  | { off: false; settings: PolicySettings; clients: boolean; servers: boolean; description: string };
+  | {
+      off: false;
+      /** The settings (with rules: those of the rule for every socket, `*`, or {} when there is none). */
+      settings: PolicySettings;
+      /** The rules, when the variable holds rules; null otherwise. */
+      rules: EnvRules | null;
+      clients: boolean;
+      servers: boolean;
+      description: string;
+    };
 
 /** An invalid environment variable; `code` is 'ERR_TCP_KEEPALIVE_ENV'. */
 export interface EnvError extends Error {
@@ -81,7 +95,12 @@ function envError(variable: string, value: string, part: string, problem: string
  * validated settings. Throws an EnvError naming `variable`.
  */
 export function parsePolicySpec(value: string, variable: string = POLICY_VARIABLE): PolicySettings {
-  const fail = (part: string, problem: string): EnvError => envError(variable, value, part, problem, allowedPolicy());
+  return settingsFromText(value, variable, (part, problem) => envError(variable, value, part, problem, allowedPolicy()));
+}
+
+type Fail = (part: string, problem: string) => EnvError;
+
+function settingsFromText(value: string, variable: string, fail: Fail): PolicySettings {
   const parts = value.split(',').map((part) => part.trim());
   const settings: { -readonly [K in keyof PolicySettings]: PolicySettings[K] } = {};
   const seen = new Set<string>();
@@ -126,6 +145,60 @@ export function parsePolicySpec(value: string, variable: string = POLICY_VARIABL
   }
 }
 
+function allowedRules(): string {
+  return (
+    'rules separated by ";", each MATCHERS=POLICY, the first that matches a socket deciding: MATCHERS a comma-separated list of ' +
+    '* (every socket), ports (5432), host:port (db.internal:5432, [::1]:5432) or host:* ; POLICY "off" or ' +
+    allowedPolicy()
+  );
+}
+
+/**
+ * Whether a `TCP_KEEPALIVE` value holds rules ("5432=database;*=general"):
+ * one of its ";"-separated parts starts with a list of matchers before its
+ * first "=" (a setting's name never is one).
+ */
+export function isRulesText(value: string): boolean {
+  return value.split(';').some((part) => {
+    const eq = part.indexOf('=');
+    return eq > 0 && isMatcherList(part.slice(0, eq));
+  });
+}
+
+/**
+ * Parses rules as `TCP_KEEPALIVE` holds them
+ * ("5432,3306=database;6379=realtime;*=general") into install()'s rules
+ * form, each rule's policy validated. Throws an EnvError naming the rule.
+ */
+export function parsePolicyRules(value: string, variable: string = POLICY_VARIABLE): EnvRules {
+  const texts = value.split(';').map((rule) => rule.trim());
+  const matchers: Matcher[][] = [];
+  const rules = texts.map((text, i) => {
+    const fail: Fail = (_part, problem) => envError(variable, value, text, `rule ${i + 1} ("${text}"): ${problem}`, allowedRules());
+    if (text === '') throw fail(text, 'an empty rule (two ";" in a row, or one at an end)');
+    const eq = text.indexOf('=');
+    if (eq < 0) throw fail(text, 'not MATCHERS=POLICY');
+    const left = text.slice(0, eq).split(',').map((m) => parseMatcher(m));
+    const wrong = left.find((m): m is string => typeof m === 'string');
+    if (wrong !== undefined) throw fail(text, wrong);
+    matchers.push(left as Matcher[]);
+    const right = text.slice(eq + 1).trim();
+    const policy = right.toLowerCase() === 'off' ? ('off' as const) : settingsFromText(right, variable, fail);
+    return { match: (left as Matcher[]).map((m) => m.text), policy };
+  });
+  const unreachable = unreachableRule(matchers);
+  if (unreachable !== null) {
+    const text = texts[unreachable.rule]!;
+    throw envError(variable, value, text, `rule ${unreachable.rule + 1} ("${text}") ${unreachable.problem}`, allowedRules());
+  }
+  return { rules };
+}
+
+/** Rules as parsePolicyRules returns them: install()'s rules form, matchers normalized, policies resolved. */
+export interface EnvRules extends PolicyRules {
+  rules: ReadonlyArray<{ match: string[]; policy: PolicySettings | 'off' }>;
+}
+
 /** Reads `TCP_KEEPALIVE` and `TCP_KEEPALIVE_SIDE` from `env`. Throws an EnvError when either is invalid. */
 export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): EnvPolicy {
   const rawSide = (variableOf(env, SIDE_VARIABLE) ?? '').trim();
@@ -135,11 +208,15 @@ export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): EnvPolicy {
   }
   const raw = (variableOf(env, POLICY_VARIABLE) ?? '').trim();
   if (raw.toLowerCase() === 'off') return { off: true, description: `${POLICY_VARIABLE}=off: no policy installed` };
-  const settings = raw === '' ? resolvePolicy(defaultPresetName) : parsePolicySpec(raw);
+  const rules = isRulesText(raw) ? parsePolicyRules(raw) : null;
+  const everySocket = rules?.rules.find((rule) => rule.match.includes('*'))?.policy;
+  const settings =
+    rules !== null ? (typeof everySocket === 'object' ? everySocket : Object.freeze({})) : raw === '' ? resolvePolicy(defaultPresetName) : parsePolicySpec(raw);
   const named = raw === '' ? `${defaultPresetName} (default)` : raw;
   return {
     off: false,
     settings,
+    rules,
     clients: side !== 'servers',
     servers: side !== 'clients',
     description: `${named} on ${side === 'both' ? 'clients and servers' : side}`,

@@ -32,6 +32,8 @@ export interface InternalSocket {
   server?: unknown;
   _server?: unknown;
   _tlsOptions?: { isServer?: boolean };
+  /** The host a client socket was given by connect() (a name or an address). */
+  _host?: string | null;
 }
 
 /** A socket's internals, as Node's net.js keeps them. */

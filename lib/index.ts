@@ -16,12 +16,12 @@ export type { Supported, SettingName, NumericSettingName, Range } from './suppor
 export { detectAfter } from './detect';
 export type { DetectOptions } from './detect';
 export type { ErrorCode, KeepaliveError, KeepaliveSystemError } from './errors';
-export { install, currentPolicy, attachPolicy, resolvePolicy, policyDetectAfter } from './policy';
-export type { PolicySpec, PolicySettings, PolicyHandle, InstallOptions, Side } from './policy';
+export { install, currentPolicy, policyApplied, attachPolicy, resolvePolicy, policyDetectAfter } from './policy';
+export type { PolicySpec, PolicySettings, PolicyHandle, InstallOptions, Side, AppliedPolicy, PolicyMatch, PolicyRule, PolicyRules, ResolvedRule } from './policy';
 export { presets, presetNames, presetSettings, isPresetName, defaultPresetName } from './presets';
 export type { Preset, PresetName, PresetSettings } from './presets';
-export { parsePolicySpec, policyFromEnv, POLICY_VARIABLE, SIDE_VARIABLE } from './env';
-export type { EnvPolicy, EnvError } from './env';
+export { parsePolicySpec, parsePolicyRules, isRulesText, policyFromEnv, POLICY_VARIABLE, SIDE_VARIABLE } from './env';
+export type { EnvPolicy, EnvError, EnvRules } from './env';
 export { createHttpAgent, createHttpsAgent, createUndiciConnector, createUndiciDispatcher, pgStream, mysqlStream } from './agents';
 export type { UndiciConnector, UndiciModule, MysqlStreamOptions } from './agents';
 export { getHealth, healthFields, healthSource } from './health';

@@ -27,7 +27,7 @@ export function attachPolicy<S extends net.Socket>(socket: S, policy: PolicySpec
 
 /** attachPolicy with settings already resolved by resolvePolicy (no validation). */
 export function attachSettings<S extends net.Socket>(socket: S, settings: PolicySettings): S {
-  const state = activePolicy(settings, true, true, undefined);
+  const target = activePolicy(settings, true, true, undefined).target!;
   let off = false;
   const own = socket as unknown as { setKeepAlive: SetKeepAlive };
   const inherited = Object.getPrototypeOf(socket) as { setKeepAlive: SetKeepAlive };
@@ -36,12 +36,12 @@ export function attachSettings<S extends net.Socket>(socket: S, settings: Policy
     off = !turnedOn(this, args[0]);
     if (isConnected(this)) {
       if (off) turnOff(this);
-      else applyPolicy(state, this);
+      else applyPolicy(target, this);
     }
     return result;
   };
   const now = (s: net.Socket): void => {
-    if (!off) applyPolicy(state, s);
+    if (!off) applyPolicy(target, s);
   };
   if (isConnected(socket)) now(socket);
   // (not the connect hook's listener: its shared "awaiting" mark belongs to the process-wide hook)

@@ -6,7 +6,8 @@ import * as net from 'node:net';
 
 import { hideOwnFrames } from './errors';
 import { handleKind, hasTcpHandle, internalsOf, isConnected, keepaliveRecordOf } from './handle';
-import { activePolicy, applyPolicy, AWAITING, covers, kHandedOver, kMark, turnedOn, turnOff, type ActivePolicy, type Marked, type Side } from './policy-apply';
+import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kHandedOver, kMark, targetFor, turnedOn, turnOff, type ActivePolicy, type Marked, type Side } from './policy-apply';
+import { isRulesSpec, resolveRules, type PolicyRules, type ResolvedRule } from './policy-rules';
 import { policyDetectAfter, resolvePolicy, type PolicySettings, type PolicySpec } from './policy-spec';
 import { ownValue, validateBoolean, validateFunction, validateKnownKeys, validateObject } from './validate';
 
@@ -30,11 +31,16 @@ export interface InstallOptions {
 
 /** What `install()` returns. */
 export interface PolicyHandle {
-  /** The settings applied to each covered socket. */
+  /**
+   * The settings applied to each covered socket. With rules: those of the
+   * rule for every socket (`*`), or {} when no rule matches every socket.
+   */
   readonly settings: PolicySettings;
+  /** The rules, in order (the first that matches a socket decides), or null for a policy without rules. */
+  readonly rules: readonly ResolvedRule[] | null;
   readonly clients: boolean;
   readonly servers: boolean;
-  /** Worst-case seconds to detect a silently dead peer under this policy. */
+  /** Worst-case seconds to detect a silently dead peer under this policy (with rules: the largest of theirs). */
   readonly detectAfter: number;
   /** False once uninstalled or replaced by a later `install()`. */
   readonly active: boolean;
@@ -75,21 +81,27 @@ function validateInstallOptions(options: unknown): Required<Omit<InstallOptions,
  * one governs every later connection and every later setKeepAlive call, and
  * the earlier handle's `uninstall()` becomes a no-op.
  */
-export function install(policy: PolicySpec = 'general', options?: InstallOptions): PolicyHandle {
+export function install(policy: PolicySpec | PolicyRules = 'general', options?: InstallOptions): PolicyHandle {
   try {
-    return installValidated(resolvePolicy(policy), validateInstallOptions(options));
+    const resolved = isRulesSpec(policy) ? resolveRules(policy) : resolvePolicy(policy);
+    return installValidated(resolved, validateInstallOptions(options));
   } catch (error) {
     throw hideOwnFrames(error, install);
   }
 }
 
-function installValidated(settings: PolicySettings, { clients, servers, filter }: ReturnType<typeof validateInstallOptions>): PolicyHandle {
-  const state = activePolicy(settings, clients, servers, filter);
+type Resolved = PolicySettings | ReturnType<typeof resolveRules>;
+
+function installValidated(resolved: Resolved, { clients, servers, filter }: ReturnType<typeof validateInstallOptions>): PolicyHandle {
+  const state = activePolicy(resolved, clients, servers, filter);
+  const rules = 'rules' in resolved ? Object.freeze(resolved.rules) : null;
+  const settings = rules === null ? (resolved as PolicySettings) : (rules.find((r) => r.match.includes('*'))?.settings ?? Object.freeze({}));
   const handle: PolicyHandle = Object.freeze({
     settings,
+    rules,
     clients,
     servers,
-    detectAfter: policyDetectAfter(settings),
+    detectAfter: rules === null ? policyDetectAfter(settings) : Math.max(0, ...rules.map((r) => (r.settings === null ? 0 : policyDetectAfter(r.settings)))),
     get active(): boolean {
       return active === state;
     },
@@ -104,6 +116,25 @@ function installValidated(settings: PolicySettings, { clients, servers, filter }
   active = state;
   activeHandle = handle;
   return handle;
+}
+
+/** What the policy in force applied to a socket: its settings and the rule that chose them. */
+export interface AppliedPolicy {
+  readonly settings: PolicySettings;
+  /** The rule that chose the settings, or null for a policy without rules. */
+  readonly rule: ResolvedRule | null;
+}
+
+/**
+ * What the policy in force last applied to `socket` (after any later
+ * setKeepAlive, it is applied again), or null: no policy, not connected yet,
+ * or left alone (its side, the filter, no rule matched, a rule 'off',
+ * setKeepAlive(false)). A debugging aid: which rule a connection got.
+ */
+export function policyApplied(socket: net.Socket): AppliedPolicy | null {
+  const target = appliedTarget(socket);
+  if (target === null || target.policy !== active || turnedOff.has(socket)) return null;
+  return Object.freeze({ settings: target.settings, rule: target.rule ?? null });
 }
 
 /** The policy in force in this thread, or null. */
@@ -140,7 +171,9 @@ function unlisten(socket: net.Socket): void {
 
 function onClientConnected(socket: net.Socket): void {
   const policy = active;
-  if (policy?.clients && !turnedOff.has(socket) && covers(policy, socket)) applyPolicy(policy, socket);
+  if (!policy?.clients || turnedOff.has(socket)) return;
+  const target = targetFor(policy, socket);
+  if (target !== null) applyPolicy(target, socket);
 }
 
 // The wrappers pass their arguments on as `arguments` rather than through a
@@ -172,13 +205,14 @@ function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
     turnedOff.add(this);
     // Node skips the system call when its own record already says "off"
     // (it never saw the policy turn keepalive on), so turn it off here.
-    if (isConnected(this) && covers(policy, this)) turnOff(this);
+    if (isConnected(this) && targetFor(policy, this) !== null) turnOff(this);
     return result;
   }
   turnedOff.delete(this);
   const nodeCalledTheOs = record === null || own[record[0]] !== enableBefore || own[record[1]] !== delayBefore;
-  if (!nodeCalledTheOs && own[kMark] === policy) return result;
-  if (isConnected(this) && covers(policy, this)) applyPolicy(policy, this);
+  if (!nodeCalledTheOs && hasPolicy(this, policy)) return result;
+  const target = isConnected(this) ? targetFor(policy, this) : null;
+  if (target !== null) applyPolicy(target, this);
   return result;
 }
 
@@ -190,9 +224,9 @@ function serverEmitWrapper(this: net.Server, event: string | symbol): boolean {
 function onServerSocket(socket: unknown): void {
   const policy = active;
   if (policy === null || !policy.servers) return;
-  if (socket instanceof net.Socket && isConnected(socket) && !turnedOff.has(socket) && covers(policy, socket)) {
-    applyPolicy(policy, socket);
-  }
+  if (!(socket instanceof net.Socket) || !isConnected(socket) || turnedOff.has(socket)) return;
+  const target = targetFor(policy, socket);
+  if (target !== null) applyPolicy(target, socket);
 }
 
 // A socket made with a handle or a descriptor (a socket received from
@@ -211,10 +245,11 @@ function readWrapper(this: net.Socket): unknown {
 function onHandedOver(socket: net.Socket): void {
   const policy = active;
   const s = internalsOf(socket);
-  if (policy === null || !policy.servers || s.server || (socket as unknown as Marked)[kMark] === policy) return;
+  if (policy === null || !policy.servers || s.server || hasPolicy(socket, policy)) return;
   if (!isConnected(socket) || turnedOff.has(socket)) return;
   (socket as unknown as Marked)[kHandedOver] = true;
-  if (covers(policy, socket)) applyPolicy(policy, socket);
+  const target = targetFor(policy, socket);
+  if (target !== null) applyPolicy(target, socket);
 }
 
 type Method = (this: never, ...args: never[]) => unknown;

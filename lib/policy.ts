@@ -8,6 +8,7 @@
 //
 // The module is split along its three concerns:
 // - policy-spec.ts: resolving a policy spec into validated settings;
+// - policy-rules.ts: a policy per destination (rules by port and host);
 // - policy-patch.ts: install() and the prototype hooks;
 // - policy-apply.ts / policy-attach.ts: a policy on one socket
 //   (attachPolicy gives one socket a policy without the hooks).
@@ -37,7 +38,8 @@
 // Per-socket state lives only in WeakMaps/WeakSets keyed by the socket,
 // symbol-keyed marks on it, and listeners removed at 'connect' or 'close':
 // nothing outlives a socket.
-export { install, currentPolicy, type InstallOptions, type PolicyHandle } from './policy-patch';
+export { install, currentPolicy, policyApplied, type AppliedPolicy, type InstallOptions, type PolicyHandle } from './policy-patch';
+export type { PolicyMatch, PolicyRule, PolicyRules, ResolvedRule } from './policy-rules';
 export { attachPolicy, attachSettings } from './policy-attach';
 export { resolvePolicy, policyDetectAfter, type PolicySpec, type PolicySettings } from './policy-spec';
 export type { Side } from './policy-apply';

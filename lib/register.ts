@@ -12,7 +12,7 @@ function start(): PolicyHandle | null {
   try {
     wanted = policyFromEnv(process.env);
     if (wanted.off) return null;
-    return install(wanted.settings, { clients: wanted.clients, servers: wanted.servers });
+    return install(wanted.rules ?? wanted.settings, { clients: wanted.clients, servers: wanted.servers });
   } catch (error) {
     const { code, message } = error as Error & { code?: string };
     const text = code === 'ERR_TCP_KEEPALIVE_ENV' ? message : `could not install the policy from TCP_KEEPALIVE: ${message}`;

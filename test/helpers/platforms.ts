@@ -252,8 +252,6 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/lifecycle-workers.test.ts': WORKER_ROUNDS,
   'test/lifecycle-exit-gc.test.ts': WORKER_ROUNDS,
   'test/exports.test.ts': 'checks the esbuild bundle (dist/index.js), and the emulated run compiles its copy with tsc alone',
-  'test/abuse-input.test.ts': 'its stack-frame cases failed in the emulated run over the tsc-compiled copy (2026-12-01, not yet explained); it runs natively on every Node version',
-  'test/policy-handover.test.ts': 'its ss timer check failed under emulation in a loaded run (2026-12-01, not yet explained); it runs natively on every Node version',
   'test/property-options.test.ts': GENERATED_ROUNDS,
   'test/property-env.test.ts': GENERATED_ROUNDS,
   'test/property-plan.test.ts': GENERATED_ROUNDS,
