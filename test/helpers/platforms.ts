@@ -238,6 +238,9 @@ const GENERATED_ROUNDS =
 const CLI_PROCESSES =
   "the command's argument limits and output handling (closed pipes, full disks, signals) in dozens of short Node processes: arch-independent JavaScript whose every process start takes seconds under qemu-user (measured: 96 s and 139 s in CI, with signal cases past their bounds); they run natively on every Node version, and cli.test.ts runs the arm64 command";
 
+const MORE_CLIENTS =
+  "more client libraries (ws, http2, gRPC, brokers) and per-destination rules over the same addon calls that clients-pg, clients-redis, clients-mysql and clients-http make on arm64: what they add is each library's socket path and the rules' matching, arch-independent JavaScript; they run natively on every Node version";
+
 /**
  * Test files the emulated arm64 run leaves out, and why: each needs what
  * qemu-user cannot give an arm64 process on this machine, or repeats
@@ -258,6 +261,9 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/cli/limits.test.ts': CLI_PROCESSES,
   'test/cli/output.test.ts': CLI_PROCESSES,
   'test/policy-memory.test.ts': "100 000 connections through the policy, a leak check of the package's JavaScript (listeners, heap): under qemu-user it runs past its 150 s bound (measured: 180 s in CI, 16 s natively); it runs natively on every Node version",
+  'test/clients-heartbeat.test.ts': MORE_CLIENTS,
+  'test/clients-brokers.test.ts': MORE_CLIENTS,
+  'test/clients-rules.test.ts': MORE_CLIENTS,
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 

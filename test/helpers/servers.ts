@@ -1,5 +1,6 @@
-// Real database servers from Debian for the client tests: PostgreSQL, Redis
-// and MariaDB, each started on demand with a throwaway data directory and a
+// Real servers from Debian for the client tests: the databases PostgreSQL,
+// Redis and MariaDB, and the brokers RabbitMQ, Mosquitto (MQTT) and NATS,
+// each started on demand with a throwaway data directory and a
 // random port on 127.0.0.1 (or on a test host's address inside its network
 // namespace), optionally with TLS (the test certificate), and stopped at the
 // test's teardown, also when the test fails. Every wait is bounded.
@@ -20,9 +21,11 @@ import { tlsCredentials } from './tls';
 import { hasCommand } from './tools';
 
 export type DbKind = 'postgres' | 'redis' | 'mariadb';
+export type BrokerKind = 'rabbitmq' | 'mosquitto' | 'nats';
+export type ServerKind = DbKind | BrokerKind;
 
 export interface DbServer {
-  kind: DbKind;
+  kind: ServerKind;
   host: string;
   /** The TCP port (PostgreSQL and MariaDB speak TLS on it too when `tls` was asked for). */
   port: number;
@@ -54,16 +57,26 @@ const PG_BIN = (() => {
   }
 })();
 
-const USERS: Record<DbKind, string> = { postgres: 'postgres', redis: 'redis', mariadb: 'mysql' };
+const USERS: Record<ServerKind, string> = { postgres: 'postgres', redis: 'redis', mariadb: 'mysql', rabbitmq: 'rabbitmq', mosquitto: 'mosquitto', nats: 'nats' };
+const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+// The server's binary and its Debian package (and the .ci/packages list naming it).
+const INSTALLED: Record<ServerKind, [string, string, string]> = {
+  postgres: [PG_BIN && `${PG_BIN}/postgres`, 'postgresql', 'dropin'],
+  redis: ['/usr/bin/redis-server', 'redis-server', 'dropin'],
+  mariadb: ['/usr/sbin/mariadbd', 'mariadb-server', 'dropin'],
+  rabbitmq: [RABBITMQ_SERVER, 'rabbitmq-server', 'brokers'],
+  mosquitto: ['/usr/sbin/mosquitto', 'mosquitto', 'brokers'],
+  nats: ['/usr/sbin/nats-server', 'nats-server', 'brokers'],
+};
 
 /** Whether `kind` can be started here, and if not, why. */
-export function dbSupport(kind: DbKind): { ok: boolean; reason: string } {
+export function dbSupport(kind: ServerKind): { ok: boolean; reason: string } {
   if (process.platform !== 'linux') return { ok: false, reason: `${kind}: these tests run the Debian servers on Linux` };
   if (process.getuid?.() !== 0) return { ok: false, reason: `${kind}: starting the server as its own user needs root` };
   if (!hasCommand('setpriv')) return { ok: false, reason: 'setpriv (util-linux) is not installed' };
-  const binary = { postgres: PG_BIN && `${PG_BIN}/postgres`, redis: '/usr/bin/redis-server', mariadb: '/usr/sbin/mariadbd' }[kind];
+  const [binary, pkg, list] = INSTALLED[kind];
   if (!binary || !fs.existsSync(binary)) {
-    return { ok: false, reason: `${kind} is not installed (Debian package ${kind === 'postgres' ? 'postgresql' : kind === 'redis' ? 'redis-server' : 'mariadb-server'}; see .ci/packages/dropin.txt)` };
+    return { ok: false, reason: `${kind} is not installed (Debian package ${pkg}; see .ci/packages/${list}.txt)` };
   }
   try {
     execUid(USERS[kind]);
@@ -115,7 +128,7 @@ function run(command: string, args: string[], timeoutMs: number): Promise<string
 }
 
 /** Makes a directory owned by `user`, removed at teardown. */
-function workDir(t: Pick<Test, 'teardown'>, kind: DbKind): string {
+function workDir(t: Pick<Test, 'teardown'>, kind: ServerKind): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `tcp-keepalive-${kind}-`));
   fs.chmodSync(dir, 0o755);
   fs.chownSync(dir, execUid(USERS[kind]), gidOf(USERS[kind]));
@@ -139,7 +152,7 @@ async function writeCerts(dir: string, kind: DbKind): Promise<{ cert: string; ke
  */
 async function launch(
   t: Pick<Test, 'teardown'>,
-  kind: DbKind,
+  kind: ServerKind,
   [command, args]: [string, string[]],
   ready: RegExp,
   stopSignal: NodeJS.Signals,
@@ -243,4 +256,54 @@ export async function startMariadb(t: Pick<Test, 'teardown'>, options: StartOpti
   }
   const server = await launch(t, 'mariadb', asUser('mysql', args, options.netns), /ready for connections/, 'SIGTERM');
   return { kind: 'mariadb', host, port, ...(ca ? { ca } : {}), log: server.log, stop: server.stop };
+}
+
+/**
+ * RabbitMQ (guest/guest from any address; its own Erlang port mapper on a
+ * free port, stopped at teardown: epmd daemonizes, so the server's death
+ * does not take it along).
+ */
+export async function startRabbitmq(t: Pick<Test, 'teardown'>, options: StartOptions = {}): Promise<DbServer> {
+  const host = options.host ?? '127.0.0.1';
+  const dir = workDir(t, 'rabbitmq');
+  const port = options.netns ? 5672 : await freePort(host);
+  const epmdPort = await freePort('127.0.0.1');
+  const config = path.join(dir, 'rabbitmq.conf');
+  fs.writeFileSync(config, `listeners.tcp.default = ${host}:${port}\nloopback_users = none\n`);
+  fs.chownSync(config, execUid('rabbitmq'), gidOf('rabbitmq'));
+  const env = {
+    HOME: dir,
+    RABBITMQ_NODENAME: `tcpka${port}@localhost`,
+    RABBITMQ_DIST_PORT: String(await freePort('127.0.0.1')),
+    RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
+    RABBITMQ_LOG_BASE: path.join(dir, 'log'),
+    RABBITMQ_CONFIG_FILE: config,
+    RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'plugins'),
+    RABBITMQ_LOGS: '-',
+    ERL_EPMD_ADDRESS: '127.0.0.1',
+    ERL_EPMD_PORT: String(epmdPort),
+  };
+  const argv = ['env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), RABBITMQ_SERVER];
+  t.teardown(() => run('epmd', ['-port', String(epmdPort), '-kill'], 5000).catch(() => undefined));
+  const server = await launch(t, 'rabbitmq', asUser('rabbitmq', argv, options.netns), /Server startup complete/, 'SIGTERM');
+  return { kind: 'rabbitmq', host, port, log: server.log, stop: server.stop };
+}
+
+/** Mosquitto (MQTT, anonymous, no persistence). */
+export async function startMosquitto(t: Pick<Test, 'teardown'>, options: StartOptions = {}): Promise<DbServer> {
+  const host = options.host ?? '127.0.0.1';
+  const dir = workDir(t, 'mosquitto');
+  const port = options.netns ? 1883 : await freePort(host);
+  const config = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(config, `listener ${port} ${host}\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type all\n`);
+  const server = await launch(t, 'mosquitto', asUser('mosquitto', ['mosquitto', '-c', config], options.netns), /mosquitto version [\d.]+ running/, 'SIGTERM');
+  return { kind: 'mosquitto', host, port, log: server.log, stop: server.stop };
+}
+
+/** NATS (no authentication, no persistence). */
+export async function startNats(t: Pick<Test, 'teardown'>, options: StartOptions = {}): Promise<DbServer> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.netns ? 4222 : await freePort(host);
+  const server = await launch(t, 'nats', asUser('nats', ['nats-server', '-a', host, '-p', String(port)], options.netns), /Server is ready/, 'SIGTERM');
+  return { kind: 'nats', host, port, log: server.log, stop: server.stop };
 }
