@@ -5,10 +5,12 @@
 //
 // What runs: tap itself, as an arm64 process, on a copy of the work tree,
 // over the whole suite but the host-only files (crossSuiteFiles() in
-// test/helpers/platforms.ts) and those that need what the emulator cannot
+// test/helpers/platforms.ts), those that need what the emulator cannot
 // give (ARM64_LEFT_OUT there: TCP_INFO, and an x64-only FFI addon of the
 // benchmark's comparison package; ARM64_SUBTESTS_LEFT_OUT: the CLI's probe
-// cases, for TCP_INFO); the log names each with its reason. The
+// cases, for TCP_INFO) and those that repeat arch-independent JavaScript in
+// so many processes that emulation would take most of CI's time (they run
+// natively on every Node version); the log names each with its reason. The
 // fault tests run too: their namespaces are made by host commands (ip, nft,
 // tcpdump run natively), and the peers inside them are arm64 Node processes.
 // The TypeScript is compiled to JavaScript by tsc first: tap's loader would
@@ -31,6 +33,7 @@ import {
   platformsWanted, SKIP_REASON,
 } from './helpers/platforms';
 import { hasCommand, needs } from './helpers/tools';
+import { supported } from '../lib/index';
 
 t.setTimeout(25 * 60_000);
 
@@ -71,6 +74,17 @@ t.test('the suite passes on linux-arm64 under qemu-user', async (t) => {
   t.equal(info.arch, 'arm64', `process.arch under qemu (${info.version})`);
   t.same(info.loaded, [binary], 'the addon is the arm64 prebuild');
   t.match(info.state, { enabled: true, idle: 31, interval: 4, count: 2, source: 'kernel' }, 'set and read back through the arm64 addon');
+
+  // The command in the arm64 Node: what the addon reports it can do is
+  // what this host's x64 addon reports (same kernel), and the system's
+  // defaults are the kernel's own (/proc).
+  const cli = await run(...arm64([path.join(copy, 'bin', 'tcp-keepalive.js'), 'info', '--json']), { cwd: copy, env, timeoutMs: 120_000 });
+  t.equal(cli.status, 0, '`tcp-keepalive info --json` runs in the arm64 Node', { result: cli.status === 0 ? '' : describe(cli) });
+  const shown = JSON.parse(cli.stdout || '{}') as { arch?: string; supported?: unknown; defaults?: { idle?: { value?: number }; interval?: { value?: number } } };
+  t.equal(shown.arch, 'arm64', 'info: arch arm64');
+  t.same(shown.supported, JSON.parse(JSON.stringify(supported)), "info: the arm64 addon's capabilities are the x64 addon's on this kernel");
+  t.equal(shown.defaults?.idle?.value, Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8')), 'info: the kernel default idle (/proc)');
+  t.equal(shown.defaults?.interval?.value, Number(fs.readFileSync('/proc/sys/net/ipv4/tcp_keepalive_intvl', 'utf8')), 'info: the kernel default interval (/proc)');
 
   const compiled = await compileInPlace(copy);
   const chosen = arm64SuiteFiles();

@@ -238,6 +238,9 @@ const GENERATED_ROUNDS =
 const CLI_PROCESSES =
   "the command's argument limits and output handling (closed pipes, full disks, signals) in dozens of short Node processes: arch-independent JavaScript whose every process start takes seconds under qemu-user (measured: 96 s and 139 s in CI, with signal cases past their bounds); they run natively on every Node version, and cli.test.ts runs the arm64 command";
 
+const SPAWN_HEAVY =
+  "dozens of Node processes (the examples against the database servers; the command's subcommands; the preload through --require, --import, NODE_OPTIONS, child processes and workers) running arch-independent JavaScript over the addon calls the other files make: 87 to 122 s each under qemu-user (measured in CI), most of the emulated run's time; they run natively on every Node version, and on arm64 the preload runs in clients-hang.test.ts and `tcp-keepalive info` in platform-arm64.test.ts itself";
+
 const MORE_CLIENTS =
   "more client libraries (ws, http2, gRPC, brokers) and per-destination rules over the same addon calls that clients-pg, clients-redis, clients-mysql and clients-http make on arm64: what they add is each library's socket path and the rules' matching, arch-independent JavaScript; they run natively on every Node version";
 
@@ -264,6 +267,9 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/clients-heartbeat.test.ts': MORE_CLIENTS,
   'test/clients-brokers.test.ts': MORE_CLIENTS,
   'test/clients-rules.test.ts': MORE_CLIENTS,
+  'test/examples.test.ts': SPAWN_HEAVY,
+  'test/cli.test.ts': SPAWN_HEAVY,
+  'test/register.test.ts': SPAWN_HEAVY,
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 
