@@ -88,7 +88,7 @@ export function isMatcherList(text: string): boolean {
  * -1. Read once per socket, when it is connected.
  */
 export function ruleIndexFor(rules: ReadonlyArray<{ readonly matchers: readonly Matcher[] }>, socket: net.Socket, server: boolean): number {
-  const host = (server ? socket.localAddress : socket.remoteAddress)?.toLowerCase();
+  const host = plainAddress((server ? socket.localAddress : socket.remoteAddress)?.toLowerCase());
   const given = server ? undefined : internalsOf(socket)._host?.toLowerCase();
   const at = server ? socket.localPort : socket.remotePort;
   for (let i = 0; i < rules.length; i++) {
@@ -99,6 +99,11 @@ export function ruleIndexFor(rules: ReadonlyArray<{ readonly matchers: readonly 
     }
   }
   return -1;
+}
+
+/** An IPv4 address as itself when a dual-stack socket shows it IPv4-mapped ("::ffff:198.18.0.2"). */
+function plainAddress(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 /** Whether `spec` is the rules form of install()'s first argument (an own `rules` key). */

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import * as net from 'node:net';
 
 import { currentPolicy, getKeepalive, install, isRulesText, parsePolicyRules, policyApplied, policyFromEnv, resolvePolicy, type PolicyRules } from '../lib/index';
-import { parseMatcher } from '../lib/policy-rules';
+import { parseMatcher, ruleIndexFor, type Matcher } from '../lib/policy-rules';
 import { expectKeepalive } from './helpers/dropin';
 import { listen } from './helpers/net';
 
@@ -41,6 +41,23 @@ t.test('matchers', async (t) => {
     ['5432x', '"5432x" is not *, a port, host:port or host:*'],
   ];
   for (const [text, want] of table) t.same(parseMatcher(text), want, JSON.stringify(text));
+});
+
+t.test('which rule a socket matches (first match wins)', async (t) => {
+  const rules = ['5432', 'db.internal:*', '198.18.0.2:6379', '[::1]:80', '*'].map((text) => ({ matchers: [parseMatcher(text) as Matcher] }));
+  const socket = (fields: Record<string, unknown>): net.Socket => fields as unknown as net.Socket;
+  const table: Array<[string, Record<string, unknown>, boolean, number]> = [
+    ['client to port 5432', { remotePort: 5432, remoteAddress: '198.18.0.9' }, false, 0],
+    ['client to db.internal, by the name given', { remotePort: 9999, remoteAddress: '198.18.0.9', _host: 'DB.internal' }, false, 1],
+    ['client to 198.18.0.2:6379', { remotePort: 6379, remoteAddress: '198.18.0.2', _host: 'cache' }, false, 2],
+    ['client to 198.18.0.2:6380: the catch-all', { remotePort: 6380, remoteAddress: '198.18.0.2' }, false, 4],
+    ['client to [::1]:80', { remotePort: 80, remoteAddress: '::1' }, false, 3],
+    ['server: by the port it accepted on, not the peer\'s', { localPort: 6379, localAddress: '198.18.0.2', remotePort: 5432, remoteAddress: '198.18.0.9' }, true, 2],
+    ['server on a dual-stack listener: the IPv4-mapped address as IPv4', { localPort: 6379, localAddress: '::ffff:198.18.0.2' }, true, 2],
+    ['server: the name given to connect() plays no part', { localPort: 7000, localAddress: '198.18.0.2', _host: 'db.internal' }, true, 4],
+  ];
+  for (const [name, fields, server, want] of table) t.equal(ruleIndexFor(rules, socket(fields), server), want, name);
+  t.equal(ruleIndexFor(rules.slice(0, 4), socket({ remotePort: 1, remoteAddress: '198.18.0.9' }), false), -1, 'no rule matches: -1');
 });
 
 t.test('TCP_KEEPALIVE with rules', async (t) => {
