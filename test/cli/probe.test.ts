@@ -113,7 +113,10 @@ t.test('--send-every instead of idle: retransmissions climb, the user timeout en
   const hosts = setup(t);
   if (!hosts) return;
   await serve(t, hosts);
-  const run = watch(t, hosts, ['--idle', '1', '--interval', '1', '--count', '3', '--user-timeout', 'auto', '--send-every', '1']);
+  // idle above the heartbeat period, as a coordinated setting has it: keepalive
+  // never probes while heartbeats flow (with idle 1 = the period, a probe could
+  // fire in the idle second before the first heartbeat after the cut).
+  const run = watch(t, hosts, ['--idle', '5', '--interval', '1', '--count', '3', '--user-timeout', '4', '--send-every', '1']);
   await run.waitFor(/heartbeat 2 sent/, 10_000);
   hosts.cut();
   const done = await run.done(12_000);
