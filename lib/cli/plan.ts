@@ -7,6 +7,7 @@ import { supported } from '../supported';
 import { closest, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, rate, bytes, table, wrap } from './format';
 import type { Io } from './io';
+import { coordinatedIdle, coordinatedUserTimeout, planHeartbeat, type HeartbeatPlan } from './plan-heartbeat';
 
 /** Frame size assumed for a probe or its ACK: Ethernet 14 + IPv4 20 + TCP 20 + timestamps option 12. */
 export const DEFAULT_FRAME_BYTES = 66;
@@ -30,12 +31,20 @@ export interface PlanInput {
   frameBytes?: number;
   /** 'linux', 'darwin', 'freebsd' or 'win32'; default this one. */
   platform?: string;
+  /** Seconds between application heartbeats on the connection (plan-heartbeat.ts). */
+  heartbeat?: number;
+  /** The heartbeat's own timeout, seconds (needs heartbeat). */
+  heartbeatTimeout?: number;
+  /** The heartbeat goes through a proxy that ends TCP. */
+  throughProxy?: boolean;
 }
 
 export interface PlanWarning {
   /** 'conflict': a goal or limit does not hold (exit code 3); 'caution': worth knowing. */
   kind: 'conflict' | 'caution';
   message: string;
+  /** A stable name for the warning (the heartbeat warnings have one). */
+  code?: string;
 }
 
 export interface GoalResult {
@@ -72,6 +81,8 @@ export interface Plan {
   warnings: PlanWarning[];
   /** The options to pass to setKeepalive. */
   options: { idle: number; interval: number; count: number; userTimeout: number | 'auto' };
+  /** With --heartbeat only: the heartbeat and keepalive together (its warnings are in `warnings`, with their codes). */
+  heartbeat?: Omit<HeartbeatPlan, 'warnings'>;
 }
 
 function supportsUserTimeout(platform: string): boolean {
@@ -175,6 +186,8 @@ export function solveSettings(input: PlanInput, platform: string): CoreSettings 
   const fixed = fixedOf(input);
   let settings = startingSettings(input);
   if (input.surviveOutage !== undefined) settings = meetOutage(settings, input.surviveOutage, fixed, platform);
+  // Above the heartbeat period unless you fixed idle; the goals after it may lower it again (then a warning says so).
+  if (input.heartbeat !== undefined && !fixed.idle) settings = { ...settings, idle: coordinatedIdle(settings.idle, input.heartbeat) };
   if (input.detectWithin !== undefined) settings = meetDetection(settings, input.detectWithin, input.surviveOutage, fixed, platform);
   if (input.lbIdleTimeout !== undefined) settings = fitBalancer(settings, input.lbIdleTimeout, fixed);
   return withinLimits(settings, fixed, platform);
@@ -261,7 +274,7 @@ function limitConflicts(s: CoreSettings, d: Detection, platform: string): string
 }
 
 /** Worth knowing: the settings work, with a catch. */
-function cautions(s: CoreSettings, d: Detection, platform: string): string[] {
+function cautions(s: CoreSettings, d: Detection, platform: string, heartbeat: boolean): string[] {
   const { idle, interval, count } = s;
   const { probes, userTimeout } = d;
   const messages: string[] = [];
@@ -284,7 +297,8 @@ function cautions(s: CoreSettings, d: Detection, platform: string): string[] {
         `at or past ${userTimeout} s of silence, after ${probes} probe${probes === 1 ? '' : 's'}`,
     );
   }
-  if (userTimeout === 0) {
+  // With a heartbeat, its own warning (heartbeat-without-user-timeout) says this for the heartbeat.
+  if (userTimeout === 0 && !heartbeat) {
     messages.push(
       supportsUserTimeout(platform)
         ? `no userTimeout: keepalive does nothing while data is unacknowledged, so a write to a dead peer hangs until ` +
@@ -311,7 +325,7 @@ export function planWarnings(input: PlanInput, s: CoreSettings, d: Detection, pl
     ...goalConflicts(input, d).map((message): PlanWarning => ({ kind: 'conflict', message })),
     ...(balancer ? [balancer] : []),
     ...limitConflicts(s, d, platform).map((message): PlanWarning => ({ kind: 'conflict', message })),
-    ...cautions(s, d, platform).map((message): PlanWarning => ({ kind: 'caution', message })),
+    ...cautions(s, d, platform, input.heartbeat !== undefined).map((message): PlanWarning => ({ kind: 'caution', message })),
   ];
 }
 
@@ -343,6 +357,10 @@ export function basisText(input: PlanInput): string {
   if (input.preset) parts.push(`preset ${input.preset} (${presets[input.preset].scenario})`);
   if (explicit.length) parts.push(`your values (${explicit.join(', ')})`);
   if (goalWords.length) parts.push(`goals: ${goalWords.join(', ')}`);
+  if (input.heartbeat !== undefined) {
+    const timeout = input.heartbeatTimeout !== undefined ? ` (timeout ${input.heartbeatTimeout} s)` : '';
+    parts.push(`a heartbeat every ${input.heartbeat} s${timeout}${input.throughProxy ? ' through a proxy' : ''}`);
+  }
   return parts.join('; ');
 }
 
@@ -353,9 +371,12 @@ export function basisText(input: PlanInput): string {
 export function makePlan(input: PlanInput): Plan {
   const platform = input.platform ?? supported.platform;
   const settings = solveSettings(input, platform);
-  const d = detection(settings, input.userTimeout, platform);
+  const { heartbeat } = input;
+  // With a heartbeat and no --user-timeout: the heartbeat's own budget (plan-heartbeat.ts).
+  const chooseUserTimeout = heartbeat !== undefined && input.userTimeout === undefined && supportsUserTimeout(platform);
+  const d = detection(settings, chooseUserTimeout ? coordinatedUserTimeout(heartbeat, input.heartbeatTimeout, settings, platform) : input.userTimeout, platform);
   const { idle, interval, count } = settings;
-  return {
+  const plan: Plan = {
     platform,
     basis: basisText(input),
     preset: input.preset ?? null,
@@ -369,10 +390,44 @@ export function makePlan(input: PlanInput): Plan {
     warnings: planWarnings(input, settings, d, platform),
     options: { idle, interval, count, userTimeout: d.userTimeoutAuto ? 'auto' : d.userTimeout },
   };
+  if (heartbeat === undefined) return plan;
+  const part = planHeartbeat({
+    heartbeat,
+    ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+    settings,
+    userTimeout: d.userTimeout,
+    throughProxy: input.throughProxy === true,
+    platform,
+    chose: { idle: input.idle === undefined && idle === coordinatedIdle(1, heartbeat) && idle > startingSettings(input).idle, userTimeout: chooseUserTimeout },
+  });
+  const { warnings, ...rest } = part;
+  return { ...plan, warnings: [...plan.warnings, ...warnings], heartbeat: rest };
 }
 
 function round(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
+
+/** The heartbeat section of the text output. */
+function heartbeatLines(h: NonNullable<Plan['heartbeat']>): string[] {
+  const timeout = h.heartbeatTimeout !== null ? `, its own timeout ${h.heartbeatTimeout} s` : ', no timeout of its own';
+  const decides = { 'heartbeat-timeout': 'the heartbeat timeout', 'user-timeout': 'userTimeout', retransmission: 'the OS retransmission limit' }[h.detection.decider];
+  const within = h.detection.seconds !== null ? `within ${duration(h.detection.seconds)} = ${h.detection.formula}` : `after ${h.detection.formula}`;
+  const item = (text: string): string => wrap(`- ${text}`, 78, '  ', '    ');
+  const lines = [`heartbeat every ${h.heartbeat} s${timeout}${h.throughProxy ? ', through a proxy that ends TCP' : ''}:`];
+  lines.push(item(`while heartbeats flow a dead peer is noticed ${within} (${decides} decides)`));
+  if (h.backend) {
+    lines.push(
+      item(
+        h.backend.seconds !== null
+          ? `a dead backend behind the proxy: noticed by the heartbeat timeout alone, within ${duration(h.backend.seconds)}`
+          : 'a dead backend behind the proxy: nothing notices it (no heartbeat timeout)',
+      ),
+    );
+  }
+  lines.push('keepalive:', ...h.keepaliveRole.map(item));
+  if (h.chosen.length) lines.push('chosen for the heartbeat:', ...h.chosen.map((c) => item(`${c.setting} ${c.value} s: ${c.rule}`)));
+  return lines;
 }
 
 export function renderPlan(plan: Plan): string {
@@ -407,6 +462,7 @@ export function renderPlan(plan: Plan): string {
     ),
   );
   lines.push(wrap(`assuming ${t.assumption}`, 78, '           ', '           '));
+  if (plan.heartbeat) lines.push('', ...heartbeatLines(plan.heartbeat));
   if (plan.goals.length) {
     lines.push('');
     lines.push('goals:');
@@ -435,6 +491,9 @@ const SPECS: OptionSpecs = {
   'detect-within': { type: 'string', value: 'SECONDS' },
   'survive-outage': { type: 'string', value: 'SECONDS' },
   'lb-idle-timeout': { type: 'string', value: 'SECONDS' },
+  heartbeat: { type: 'string', value: 'SECONDS' },
+  'heartbeat-timeout': { type: 'string', value: 'SECONDS' },
+  'through-proxy': { type: 'boolean' },
   connections: { type: 'string', value: 'N' },
   'frame-bytes': { type: 'string', value: 'BYTES' },
   platform: { type: 'string', value: 'OS' },
@@ -444,7 +503,9 @@ const SPECS: OptionSpecs = {
 
 export const PLAN_HELP = `Usage: tcp-keepalive plan [--preset NAME] [--idle S --interval S --count N]
                           [--user-timeout S|auto] [--detect-within S]
-                          [--survive-outage S] [--lb-idle-timeout S] [--json]
+                          [--survive-outage S] [--lb-idle-timeout S]
+                          [--heartbeat S [--heartbeat-timeout S] [--through-proxy]]
+                          [--json]
 
 Settings from a preset, from your values, or from goals, and what they mean:
 the detection time of a silently dead peer, the longest outage a healthy
@@ -462,6 +523,9 @@ ${optionHelp(SPECS, {
   'detect-within': 'goal: notice a dead peer within this time',
   'survive-outage': 'goal: a healthy connection survives a network outage this long',
   'lb-idle-timeout': 'goal: keep flows alive through a NAT/firewall/load balancer with this idle timeout',
+  heartbeat: 'the application sends a heartbeat this often: settings that fit it, what detects a dead peer',
+  'heartbeat-timeout': "the heartbeat's own timeout (no answer within it closes the connection)",
+  'through-proxy': 'the heartbeat goes through a proxy that ends TCP (L7 load balancer, TLS proxy)',
   connections: `idle connections for the traffic estimate (default ${DEFAULT_CONNECTIONS})`,
   'frame-bytes': `bytes per probe or ACK on the wire (default ${DEFAULT_FRAME_BYTES})`,
   platform: `plan for another OS: ${PLATFORMS.join(', ')} (default this one)`,
@@ -473,6 +537,7 @@ Examples:
   tcp-keepalive plan --preset database
   tcp-keepalive plan --detect-within 60 --lb-idle-timeout 350
   tcp-keepalive plan --idle 30 --interval 5 --count 4 --connections 20000
+  tcp-keepalive plan --preset realtime --heartbeat 30 --heartbeat-timeout 20
 
 Exit codes: 0 every goal holds, 3 a goal cannot hold (see the warnings),
 2 wrong command line.`;
@@ -501,6 +566,15 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
   const detectWithin = secondsOf('detect-within');
   const surviveOutage = secondsOf('survive-outage');
   const lbIdleTimeout = secondsOf('lb-idle-timeout');
+  const heartbeat = secondsOf('heartbeat');
+  const heartbeatTimeout = secondsOf('heartbeat-timeout');
+  if (heartbeat === undefined && (heartbeatTimeout !== undefined || values['through-proxy'] === true)) {
+    const option = heartbeatTimeout !== undefined ? '--heartbeat-timeout' : '--through-proxy';
+    throw new UsageError(`${option} needs --heartbeat`, `add --heartbeat SECONDS, the period of the heartbeat, for example --heartbeat 30 ${option}${heartbeatTimeout !== undefined ? ` ${heartbeatTimeout}` : ''}`);
+  }
+  if (heartbeat !== undefined) input.heartbeat = heartbeat;
+  if (heartbeatTimeout !== undefined) input.heartbeatTimeout = heartbeatTimeout;
+  if (values['through-proxy'] === true) input.throughProxy = true;
   if (idle !== undefined) input.idle = idle;
   if (interval !== undefined) input.interval = interval;
   if (str('count') !== undefined) input.count = integer('count', str('count')!);
@@ -519,7 +593,7 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
     if (!resolved) throw new UsageError(`unknown platform ${quoted(platform)}`, `use --platform ${PLATFORMS.join(', --platform ')}`);
     input.platform = resolved;
   }
-  const hasGoal = detectWithin !== undefined || surviveOutage !== undefined || lbIdleTimeout !== undefined;
+  const hasGoal = detectWithin !== undefined || surviveOutage !== undefined || lbIdleTimeout !== undefined || heartbeat !== undefined;
   const given = (['idle', 'interval', 'count'] as const).filter((k) => input[k] !== undefined);
   if (!input.preset && !hasGoal) {
     if (given.length === 0) {
