@@ -18,13 +18,20 @@ import { needs } from './helpers/tools';
 const OFF: Values = { enabled: false };
 const HEARTBEATS = 1500; // ms: a heartbeat at 1 s, and a margin
 
+/** A connected client: one message through the broker and back, and a clean close. */
+interface Session {
+  roundTrip(): Promise<string>;
+  close(): Promise<void>;
+}
+
 interface Library {
   name: string;
   broker: BrokerKind;
   start: (t: Test) => Promise<DbServer>;
   /** The library's own values without the package, found by running it. */
   baseline: Values;
-  run(t: Test, server: DbServer, check: (phase: string) => Promise<void>): Promise<void>;
+  /** Connects with its heartbeat at 1 s (closed at teardown too). */
+  connect(t: Test, server: DbServer): Promise<Session>;
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,19 +42,19 @@ const libraries: Library[] = [
     broker: 'rabbitmq',
     start: startRabbitmq,
     baseline: OFF,
-    run: async (t, server, check) => {
+    connect: async (t, server) => {
       const connection = await amqp.connect({ hostname: server.host, port: server.port, username: 'guest', password: 'guest', heartbeat: 1 });
       t.teardown(() => connection.close().catch(() => undefined));
-      await check('after connect');
       const channel = await connection.createChannel();
       const { queue } = await channel.assertQueue('', { exclusive: true });
-      channel.sendToQueue(queue, Buffer.from('hello'));
-      const message = await new Promise<amqp.ConsumeMessage>((resolve) => void channel.consume(queue, (m) => m && resolve(m), { noAck: true }));
-      t.equal(message.content.toString(), 'hello', 'a message through the queue');
-      await check('after a message');
-      await pause(HEARTBEATS);
-      await check('after heartbeats');
-      await connection.close();
+      return {
+        roundTrip: async () => {
+          channel.sendToQueue(queue, Buffer.from('hello'));
+          const message = await new Promise<amqp.ConsumeMessage>((resolve) => void channel.consume(queue, (m) => m && resolve(m), { noAck: true }));
+          return message.content.toString();
+        },
+        close: () => connection.close(),
+      };
     },
   },
   {
@@ -55,20 +62,19 @@ const libraries: Library[] = [
     broker: 'mosquitto',
     start: startMosquitto,
     baseline: OFF,
-    run: async (t, server, check) => {
+    connect: async (t, server) => {
       const client = mqtt.connect({ host: server.host, port: server.port, keepalive: 1, reconnectPeriod: 0 });
       t.teardown(() => client.end(true));
       await new Promise((resolve) => client.once('connect', resolve));
-      await check('after connect');
-      await client.subscribeAsync('tcp-keepalive/test');
-      const received = new Promise<[string, Buffer]>((resolve) => client.once('message', (topic, payload) => resolve([topic, payload])));
-      await client.publishAsync('tcp-keepalive/test', 'hello');
-      const [, payload] = await received;
-      t.equal(payload.toString(), 'hello', 'a message through the broker');
-      await check('after a message');
-      await pause(HEARTBEATS);
-      await check('after keepalive pings');
-      await client.endAsync();
+      return {
+        roundTrip: async () => {
+          await client.subscribeAsync('tcp-keepalive/test');
+          const received = new Promise<Buffer>((resolve) => client.once('message', (_topic, payload) => resolve(payload)));
+          await client.publishAsync('tcp-keepalive/test', 'hello');
+          return (await received).toString();
+        },
+        close: () => client.endAsync(),
+      };
     },
   },
   {
@@ -76,21 +82,37 @@ const libraries: Library[] = [
     broker: 'nats',
     start: startNats,
     baseline: OFF,
-    run: async (t, server, check) => {
+    connect: async (t, server) => {
       const nc = await natsConnect({ servers: `${server.host}:${server.port}`, pingInterval: 1000, maxPingOut: 2, reconnect: false });
       t.teardown(() => nc.close());
-      await check('after connect');
       const codec = StringCodec();
-      const sub = nc.subscribe('tcp-keepalive.test', { max: 1 });
-      nc.publish('tcp-keepalive.test', codec.encode('hello'));
-      for await (const m of sub) t.equal(codec.decode(m.data), 'hello', 'a message through the server');
-      await check('after a message');
-      await pause(HEARTBEATS);
-      await check('after pings');
-      await nc.drain();
+      return {
+        roundTrip: async () => {
+          const sub = nc.subscribe('tcp-keepalive.test', { max: 1 });
+          nc.publish('tcp-keepalive.test', codec.encode('hello'));
+          for await (const m of sub) return codec.decode(m.data);
+          return '';
+        },
+        close: () => nc.drain(),
+      };
     },
   },
 ];
+
+/** After connect, after a message and after heartbeats, the socket to the broker holds `want`. */
+async function phases(t: Test, library: Library, server: DbServer, want: Values): Promise<void> {
+  const check = async (phase: string): Promise<void> => {
+    const socket = oneSocketTo(t, server.port, `${library.name} ${phase}`);
+    if (socket) await expectKeepalive(t, socket, want, `${library.name} ${phase}`);
+  };
+  const session = await library.connect(t, server);
+  await check('after connect');
+  t.equal(await session.roundTrip(), 'hello', `${library.name}: a message through the broker`);
+  await check('after a message');
+  await pause(HEARTBEATS);
+  await check('after heartbeats');
+  await session.close();
+}
 
 for (const library of libraries) {
   t.test(`${library.name} with and without the policy`, async (t) => {
@@ -101,11 +123,7 @@ for (const library of libraries) {
       await t.test(installed ? 'with the policy' : "without it: the library's own values", async (t) => {
         const handle = installed ? install(POLICY) : null;
         t.teardown(() => handle?.uninstall());
-        const want = installed ? EXPECTED : library.baseline;
-        await library.run(t, server, async (phase) => {
-          const socket = oneSocketTo(t, server.port, `${library.name} ${phase}`);
-          if (socket) await expectKeepalive(t, socket, want, `${library.name} ${phase}`);
-        });
+        await phases(t, library, server, installed ? EXPECTED : library.baseline);
       });
     }
   });
