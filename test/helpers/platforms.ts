@@ -235,6 +235,17 @@ const WORKER_ROUNDS =
 const GENERATED_ROUNDS =
   'thousands of generated inputs over arch-independent JavaScript (validation, the spec parser, plan\'s arithmetic): run natively on every Node version; under qemu-user they would take minutes';
 
+// The kernel's side of a fault, once the options are set: its timers,
+// retransmissions and resets are the host kernel's in every run (qemu-user
+// emulates only the process), whatever the Node version or CPU. What each
+// run's Node and addon set is checked by keepalive.test.ts (with `ss`) and
+// by faults-detect.test.ts, which also measures each Node's own
+// setKeepAlive baseline; these three prove the kernel side natively, once.
+const KERNEL_SIDE =
+  "a fault's kernel side (the cut's retransmissions, a restored path, a reset after lost state; the sweep of a killed run's namespaces): the host kernel's in every run, whatever the Node version or CPU; what each run's Node and addon set is checked by keepalive.test.ts and faults-detect.test.ts, which run here; these run natively on Node 20";
+const BENCH_HARNESS =
+  "the benchmark's harness in quick mode (a benchmark, not a behaviour of the package: no assertion depends on the Node version); it runs on Node 20";
+
 const CLI_PROCESSES =
   "the command's argument limits and output handling (closed pipes, full disks, signals) in dozens of short Node processes: arch-independent JavaScript whose every process start takes seconds under qemu-user (measured: 96 s and 139 s in CI, with signal cases past their bounds); they run natively on every Node version, and cli.test.ts runs the arm64 command";
 
@@ -270,6 +281,9 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/examples.test.ts': SPAWN_HEAVY,
   'test/cli.test.ts': SPAWN_HEAVY,
   'test/register.test.ts': SPAWN_HEAVY,
+  'test/faults-inflight.test.ts': KERNEL_SIDE,
+  'test/faults-recovery.test.ts': KERNEL_SIDE,
+  'test/faults-cleanup.test.ts': KERNEL_SIDE,
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 
@@ -285,6 +299,22 @@ export const ARM64_SUBTESTS_LEFT_OUT: Readonly<Record<string, string>> = {
   'probe --watch on a terminal: one status line, redrawn': `${TCP_INFO}, ${NO_BINFMT}`,
   'probe --watch on a terminal: Ctrl-C typed at the keyboard': `${TCP_INFO}, ${NO_BINFMT}`,
 };
+
+/**
+ * Files the Node 22/24/26 runs leave out, and why (each still runs on Node
+ * 20 in the main run): CI's time goes to what can differ by Node version.
+ */
+export const NODE_VERSIONS_LEFT_OUT: Readonly<Record<string, string>> = {
+  'test/faults-inflight.test.ts': KERNEL_SIDE,
+  'test/faults-recovery.test.ts': KERNEL_SIDE,
+  'test/faults-cleanup.test.ts': KERNEL_SIDE,
+  'test/bench.test.ts': BENCH_HARNESS,
+};
+
+/** The Node 22/24/26 runs' files: crossSuiteFiles() without NODE_VERSIONS_LEFT_OUT. */
+export function nodeVersionSuiteFiles(): string[] {
+  return crossSuiteFiles().filter((f) => !(f in NODE_VERSIONS_LEFT_OUT));
+}
 
 /** The arm64 run's files: crossSuiteFiles() without ARM64_LEFT_OUT. */
 export function arm64SuiteFiles(): string[] {
