@@ -10,8 +10,8 @@
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 
+import { jsonLines } from './helpers/lines';
 import { twoHosts, netnsSupport } from './helpers/netns';
 import { dbSupport, startPostgres } from './helpers/servers';
 import { needs, scaled } from './helpers/tools';
@@ -29,44 +29,6 @@ interface Message {
   code?: string;
   message?: string;
   failed?: string;
-}
-
-/** Lines of JSON from a child, as a queue of awaitable messages. */
-function messages(child: ChildProcess): (ms: number) => Promise<Message | null> {
-  const queue: Message[] = [];
-  const waiters: Array<(m: Message) => void> = [];
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    let message: Message;
-    try {
-      message = JSON.parse(line) as Message;
-    } catch {
-      message = { failed: `not JSON: ${line}` };
-    }
-    const waiter = waiters.shift();
-    if (waiter) waiter(message);
-    else queue.push(message);
-  });
-  child.on('exit', (code) => {
-    const waiter = waiters.shift();
-    if (waiter) waiter({ failed: `exited with ${code}: ${stderr}` });
-  });
-  return (ms) => {
-    const next = queue.shift();
-    if (next) return Promise.resolve(next);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(done), 1);
-        resolve(null);
-      }, ms);
-      const done = (m: Message): void => {
-        clearTimeout(timer);
-        resolve(m);
-      };
-      waiters.push(done);
-    });
-  };
 }
 
 t.test('a query/request in flight to a vanished host: hangs without, rejects with the package', { timeout: scaled(90_000) }, async (t) => {
@@ -98,7 +60,7 @@ t.test('a query/request in flight to a vanished host: hangs without, rejects wit
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     run.child.stdin!.on('error', () => {}); // a child that failed early
-    run.next = messages(run.child);
+    run.next = jsonLines<Message>(run.child);
   }
   for (const run of runs) {
     // Bounds on the child processes (start-up, a connection, a first query),
