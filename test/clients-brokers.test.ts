@@ -4,18 +4,29 @@
 // with its heartbeat at 1 s. After connect, after a message round trip and
 // after several heartbeats, the client's socket holds the policy
 // (getKeepalive and `ss`), and messages still flow. Without the policy each
-// library's own values show, so every check can fail.
+// library's own values show, so every check can fail. Last, all six
+// protocol clients (these three, ws, http2 and gRPC) in one process under
+// `--require tcp-keepalive/register`, and without it.
 import t, { type Test } from 'tap';
 import * as amqp from 'amqplib';
 import mqtt from 'mqtt';
 import { connect as natsConnect, StringCodec } from 'nats';
 
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+
 import { install } from '../lib/index';
 import { EXPECTED, expectKeepalive, oneSocketTo, POLICY, type Values } from './helpers/dropin';
 import { dbSupport, startMosquitto, startNats, startRabbitmq, type BrokerKind, type DbServer } from './helpers/servers';
-import { needs } from './helpers/tools';
+import { jsonLines } from './helpers/lines';
+import { startGrpcEcho, startHttp2, startWsEcho } from './helpers/protocols';
+import { keepaliveTimer } from './helpers/ss';
+import { needs, scaled } from './helpers/tools';
 
 const OFF: Values = { enabled: false };
+const root = path.join(__dirname, '..');
+const fixture = path.join(__dirname, 'fixtures', 'dropin', 'protocol-clients.js');
+const POLICY_SPEC = `idle=${POLICY.idle},interval=${POLICY.interval},count=${POLICY.count},userTimeout=${POLICY.userTimeout}`;
 const HEARTBEATS = 1500; // ms: a heartbeat at 1 s, and a margin
 
 /** A connected client: one message through the broker and back, and a clean close. */
@@ -114,11 +125,22 @@ async function phases(t: Test, library: Library, server: DbServer, want: Values)
   await session.close();
 }
 
+// Each broker started once for this file (stopped when it ends), shared by its tests.
+const started = new Map<BrokerKind, Promise<DbServer>>();
+function broker(library: Library): Promise<DbServer> {
+  let server = started.get(library.broker);
+  if (!server) {
+    server = library.start(t);
+    started.set(library.broker, server);
+  }
+  return server;
+}
+
 for (const library of libraries) {
   t.test(`${library.name} with and without the policy`, async (t) => {
     const support = dbSupport(library.broker);
     if (!needs(t, support.ok, support.reason)) return;
-    const server = await library.start(t);
+    const server = await broker(library);
     for (const installed of [false, true]) {
       await t.test(installed ? 'with the policy' : "without it: the library's own values", async (t) => {
         const handle = installed ? install(POLICY) : null;
@@ -128,3 +150,49 @@ for (const library of libraries) {
     }
   });
 }
+
+interface Seen {
+  sockets: number;
+  localPort?: number;
+  keepalive?: Values & { userTimeout: number };
+}
+
+/** The fixture's report (under the preload or not), each socket also checked with `ss` while the fixture waits. */
+async function protocolClients(t: Test, preload: boolean, ports: Record<string, number>): Promise<Record<string, Seen>> {
+  const env = { ...process.env, NODE_OPTIONS: '', PORTS: JSON.stringify(ports), TCP_KEEPALIVE: preload ? POLICY_SPEC : 'off' };
+  const child = spawn(process.execPath, [...(preload ? ['--require', path.join(root, 'dist', 'register.js')] : []), fixture], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  child.stdin.on('error', () => {});
+  const report = await jsonLines<Record<string, Seen> & { failed?: string }>(child)(scaled(30_000));
+  t.ok(report && !report.failed, `the fixture reported ${report?.failed ?? ''}`);
+  const seen = (report ?? {}) as Record<string, Seen>;
+  for (const [name, s] of Object.entries(seen)) {
+    if (s.localPort === undefined || !s.keepalive?.enabled) continue;
+    const timer = await keepaliveTimer(s.localPort, 3000);
+    t.ok(timer?.name === 'keepalive' && timer.seconds <= s.keepalive.idle! && timer.seconds > s.keepalive.idle! - 5,
+      `${name}: ss keepalive timer ${timer ? `${timer.name},${timer.seconds}s` : 'none'} agrees with idle ${s.keepalive.idle}`);
+  }
+  child.stdin.end('done\n');
+  return seen;
+}
+
+t.test('under the preload: ws, http2, gRPC, amqplib, mqtt and nats in one process', async (t) => {
+  for (const library of libraries) {
+    const support = dbSupport(library.broker);
+    if (!needs(t, support.ok, support.reason)) return;
+  }
+  const [amqpServer, mqttServer, natsServer] = await Promise.all(libraries.map(broker));
+  const ports = {
+    ws: await startWsEcho(t),
+    http2: await startHttp2(t),
+    grpc: await startGrpcEcho(t),
+    amqp: amqpServer!.port,
+    mqtt: mqttServer!.port,
+    nats: natsServer!.port,
+  };
+  const names = Object.keys(ports);
+  const without = await protocolClients(t, false, ports);
+  for (const name of names) t.match(without[name], { sockets: 1, keepalive: OFF }, `${name} without the package: no keepalive`);
+  const under = await protocolClients(t, true, ports);
+  for (const name of names) t.match(under[name], { sockets: 1, keepalive: EXPECTED }, `${name} under --require tcp-keepalive/register: the policy`);
+});

@@ -7,7 +7,7 @@
 // own values show, so every check can fail.
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import * as diagnostics from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import * as http2 from 'node:http2';
@@ -15,6 +15,7 @@ import * as net from 'node:net';
 
 import { getKeepalive, install } from '../lib/index';
 import { EXPECTED, expectKeepalive, POLICY, socketsTo, until, type Values } from './helpers/dropin';
+import { EchoClient, startGrpcEcho, startHttp2, startWsEcho, type Echo } from './helpers/protocols';
 import { tlsCredentials } from './helpers/tls';
 
 interface ActiveHandles {
@@ -59,11 +60,7 @@ const ws: Library = {
   name: 'ws',
   baseline: { client: OFF, server: OFF },
   run: async (t, check) => {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    t.teardown(() => server.close());
-    await once(server, 'listening');
-    server.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
-    const port = (server.address() as net.AddressInfo).port;
+    const port = await startWsEcho(t);
     const client = new WebSocket(`ws://127.0.0.1:${port}/`);
     t.teardown(() => client.terminate());
     await once(client, 'open');
@@ -86,15 +83,7 @@ function http2Library(secure: boolean): Library {
     baseline: { client: OFF, server: OFF },
     run: async (t, check) => {
       const credentials = secure ? await tlsCredentials() : undefined;
-      const server = credentials ? http2.createSecureServer(credentials) : http2.createServer();
-      server.on('stream', (stream) => {
-        stream.respond({ ':status': 200 });
-        stream.end('ok');
-      });
-      t.teardown(() => server.close());
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const port = (server.address() as net.AddressInfo).port;
+      const port = await startHttp2(t, credentials);
       const session = http2.connect(`${secure ? 'https' : 'http'}://127.0.0.1:${port}`, credentials ? { ca: credentials.cert } : {});
       t.teardown(() => session.destroy());
       await once(session, 'connect');
@@ -112,24 +101,11 @@ function http2Library(secure: boolean): Library {
   };
 }
 
-// A unary method without protobuf: the bytes are the message.
-const identity = (b: Buffer): Buffer => b;
-const ECHO = {
-  echo: { path: '/test.Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
-} satisfies grpc.ServiceDefinition;
-const EchoClient = grpc.makeGenericClientConstructor(ECHO, 'Echo');
-type Echo = grpc.Client & { echo(request: Buffer, callback: (error: grpc.ServiceError | null, reply?: Buffer) => void): void };
-
 const grpcLibrary: Library = {
   name: '@grpc/grpc-js',
   baseline: { client: OFF, server: OFF },
   run: async (t, check) => {
-    const server = new grpc.Server({ 'grpc.keepalive_time_ms': 1000, 'grpc.keepalive_timeout_ms': 1000 });
-    server.addService(ECHO, { echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request) });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-    );
-    t.teardown(() => server.forceShutdown());
+    const port = await startGrpcEcho(t, { 'grpc.keepalive_time_ms': 1000, 'grpc.keepalive_timeout_ms': 1000 });
     // Client keepalive pings every second (HTTP/2 PING): the heartbeat.
     const client = new EchoClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 1000,
@@ -164,11 +140,7 @@ for (const library of libraries) {
 
 t.test('the policy survives a library that turns keepalive on itself', async (t) => {
   // http2.connect with a socket the caller made and gave setKeepAlive(true, 1000), as some wrappers do.
-  const server = http2.createServer();
-  t.teardown(() => server.close());
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as net.AddressInfo).port;
+  const port = await startHttp2(t);
   const handle = install(POLICY);
   t.teardown(() => handle.uninstall());
   const session = http2.connect(`http://127.0.0.1:${port}`, {
