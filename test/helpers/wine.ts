@@ -144,6 +144,12 @@ export interface WantedSocket {
   interval: number | number[];
   count?: number;
   slack?: number;
+  /**
+   * Its idle had run out by the time the kernel is read (a slow run: the
+   * first probe cycle may be under way): the options are checked, the
+   * keepalive timer is not.
+   */
+  idleElapsed?: boolean;
 }
 
 export interface DriverLine {
