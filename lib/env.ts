@@ -15,7 +15,7 @@
 import { escapeControl } from './errors';
 import { isPresetName, presetNames, defaultPresetName, presetSettings } from './presets';
 import { resolvePolicy, type PolicyRules, type PolicySettings } from './policy';
-import { isMatcherList, parseMatcher, unreachableRule, type Matcher } from './policy-rules';
+import { isMatcherList, parseMatcher, ruleForEverySocket, unreachableRule, type Matcher } from './policy-rules';
 import { supported, type NumericSettingName } from './supported';
 
 /** The variable holding the policy. */
@@ -209,7 +209,7 @@ export function policyFromEnv(env: NodeJS.ProcessEnv = process.env): EnvPolicy {
   const raw = (variableOf(env, POLICY_VARIABLE) ?? '').trim();
   if (raw.toLowerCase() === 'off') return { off: true, description: `${POLICY_VARIABLE}=off: no policy installed` };
   const rules = isRulesText(raw) ? parsePolicyRules(raw) : null;
-  const everySocket = rules?.rules.find((rule) => rule.match.includes('*'))?.policy;
+  const everySocket = rules === null ? undefined : ruleForEverySocket(rules.rules)?.policy;
   const settings =
     rules !== null ? (typeof everySocket === 'object' ? everySocket : Object.freeze({})) : raw === '' ? resolvePolicy(defaultPresetName) : parsePolicySpec(raw);
   const named = raw === '' ? `${defaultPresetName} (default)` : raw;

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { hideOwnFrames } from './errors';
 import { handleKind, hasTcpHandle, internalsOf, isConnected, keepaliveRecordOf } from './handle';
 import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kHandedOver, kMark, targetFor, turnedOn, turnOff, type ActivePolicy, type Marked, type Side } from './policy-apply';
-import { isRulesSpec, resolveRules, type PolicyRules, type ResolvedRule } from './policy-rules';
+import { isRulesSpec, resolveRules, ruleForEverySocket, type PolicyRules, type ResolvedRule } from './policy-rules';
 import { policyDetectAfter, resolvePolicy, type PolicySettings, type PolicySpec } from './policy-spec';
 import { ownValue, validateBoolean, validateFunction, validateKnownKeys, validateObject } from './validate';
 
@@ -95,13 +95,13 @@ type Resolved = PolicySettings | ReturnType<typeof resolveRules>;
 function installValidated(resolved: Resolved, { clients, servers, filter }: ReturnType<typeof validateInstallOptions>): PolicyHandle {
   const state = activePolicy(resolved, clients, servers, filter);
   const rules = 'rules' in resolved ? Object.freeze(resolved.rules) : null;
-  const settings = rules === null ? (resolved as PolicySettings) : (rules.find((r) => r.match.includes('*'))?.settings ?? Object.freeze({}));
+  const settings = rules === null ? (resolved as PolicySettings) : (ruleForEverySocket(rules)?.settings ?? Object.freeze({}));
   const handle: PolicyHandle = Object.freeze({
     settings,
     rules,
     clients,
     servers,
-    detectAfter: rules === null ? policyDetectAfter(settings) : Math.max(0, ...rules.map((r) => (r.settings === null ? 0 : policyDetectAfter(r.settings)))),
+    detectAfter: rules === null ? policyDetectAfter(settings) : Math.max(0, ...rules.map((r) => (r.settings ? policyDetectAfter(r.settings) : 0))),
     get active(): boolean {
       return active === state;
     },

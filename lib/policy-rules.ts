@@ -106,6 +106,11 @@ function plainAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+/** The rule for every socket (`*`), if there is one: its settings are a rules policy's `settings`. */
+export function ruleForEverySocket<R extends { readonly match: readonly string[] }>(rules: readonly R[]): R | undefined {
+  return rules.find((rule) => rule.match.includes('*'));
+}
+
 /** Whether `spec` is the rules form of install()'s first argument (an own `rules` key). */
 export function isRulesSpec(spec: unknown): spec is PolicyRules {
   return spec !== null && typeof spec === 'object' && !Array.isArray(spec) && Object.hasOwn(spec, 'rules');
@@ -118,9 +123,7 @@ export function isRulesSpec(spec: unknown): spec is PolicyRules {
 export function unreachableRule(rules: readonly (readonly Matcher[])[]): { rule: number; problem: string } | null {
   const seen = new Map<string, number>();
   for (let i = 0; i < rules.length; i++) {
-    if (i > 0 && rules.slice(0, i).some((r) => r.some((m) => m.text === '*'))) {
-      return { rule: i, problem: 'comes after a rule for * (every socket), so it never applies' };
-    }
+    if (seen.has('*')) return { rule: i, problem: 'comes after a rule for * (every socket), so it never applies' };
     for (const m of rules[i]!) {
       const earlier = seen.get(m.text);
       if (earlier !== undefined) return { rule: i, problem: `matches ${m.text}, as rule ${earlier + 1} does first, so that part never applies` };
