@@ -7,6 +7,8 @@ import { supported } from '../supported';
 import { closest, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
 import { duration, rate, bytes, table, wrap } from './format';
 import type { Io } from './io';
+import { environments } from '../environments';
+import { behindLines, behindOption, behindWarning, behindWords, fitBehind, keepsFlow, type Behind } from './plan-behind';
 import { coordinatedIdle, coordinatedUserTimeout, planHeartbeat, type HeartbeatPlan } from './plan-heartbeat';
 
 /** Frame size assumed for a probe or its ACK: Ethernet 14 + IPv4 20 + TCP 20 + timestamps option 12. */
@@ -27,6 +29,12 @@ export interface PlanInput {
   surviveOutage?: number;
   /** Goal: keep a flow alive through a middlebox that drops flows idle this long. */
   lbIdleTimeout?: number;
+  /**
+   * Goal: keep a flow alive through this middlebox (plan-behind.ts), with a
+   * margin below its timeout. Sets the lb-idle-timeout goal; lbIdleTimeout is
+   * then ignored (the command line refuses both).
+   */
+  behind?: Behind;
   connections?: number;
   frameBytes?: number;
   /** 'linux', 'darwin', 'freebsd' or 'win32'; default this one. */
@@ -53,6 +61,8 @@ export interface GoalResult {
   /** detect-within: the detection time; survive-outage: the outage survived; lb-idle-timeout: the longest silence on the flow (idle + interval). */
   actual: number;
   met: boolean;
+  /** lb-idle-timeout with --behind: seconds kept free below the target; met when actual ≤ target − margin. */
+  margin?: number;
 }
 
 export interface Plan {
@@ -83,6 +93,8 @@ export interface Plan {
   options: { idle: number; interval: number; count: number; userTimeout: number | 'auto' };
   /** With --heartbeat only: the heartbeat and keepalive together (its warnings are in `warnings`, with their codes). */
   heartbeat?: Omit<HeartbeatPlan, 'warnings'>;
+  /** With --behind only: the middlebox, its timeout, the margin kept below it and the page that documents it. */
+  behind?: Behind;
 }
 
 function supportsUserTimeout(platform: string): boolean {
@@ -189,7 +201,8 @@ export function solveSettings(input: PlanInput, platform: string): CoreSettings 
   // Above the heartbeat period unless you fixed idle; the goals after it may lower it again (then a warning says so).
   if (input.heartbeat !== undefined && !fixed.idle) settings = { ...settings, idle: coordinatedIdle(settings.idle, input.heartbeat) };
   if (input.detectWithin !== undefined) settings = meetDetection(settings, input.detectWithin, input.surviveOutage, fixed, platform);
-  if (input.lbIdleTimeout !== undefined) settings = fitBalancer(settings, input.lbIdleTimeout, fixed);
+  if (input.behind !== undefined) settings = fitBehind(settings, input.behind.limit, fixed);
+  else if (input.lbIdleTimeout !== undefined) settings = fitBalancer(settings, input.lbIdleTimeout, fixed);
   return withinLimits(settings, fixed, platform);
 }
 
@@ -219,7 +232,10 @@ export function goalResults(input: PlanInput, s: CoreSettings, d: Detection): Go
   const goals: GoalResult[] = [];
   if (input.detectWithin !== undefined) goals.push({ goal: 'detect-within', target: input.detectWithin, actual: d.detectAfter, met: d.detectAfter <= input.detectWithin });
   if (input.surviveOutage !== undefined) goals.push({ goal: 'survive-outage', target: input.surviveOutage, actual: d.survivesOutage, met: d.survivesOutage >= input.surviveOutage });
-  if (input.lbIdleTimeout !== undefined) {
+  const { behind } = input;
+  if (behind !== undefined) {
+    goals.push({ goal: 'lb-idle-timeout', target: behind.idleTimeout, actual: s.idle + s.interval, met: keepsFlow(s, behind), margin: behind.margin });
+  } else if (input.lbIdleTimeout !== undefined) {
     goals.push({ goal: 'lb-idle-timeout', target: input.lbIdleTimeout, actual: s.idle + s.interval, met: s.idle + s.interval < input.lbIdleTimeout });
   }
   return goals;
@@ -320,7 +336,7 @@ function cautions(s: CoreSettings, d: Detection, platform: string, heartbeat: bo
  * outage), the balancer's, limit conflicts, then cautions.
  */
 export function planWarnings(input: PlanInput, s: CoreSettings, d: Detection, platform: string): PlanWarning[] {
-  const balancer = balancerWarning(input.lbIdleTimeout, s);
+  const balancer = input.behind !== undefined ? behindWarning(input.behind, s) : balancerWarning(input.lbIdleTimeout, s);
   return [
     ...goalConflicts(input, d).map((message): PlanWarning => ({ kind: 'conflict', message })),
     ...(balancer ? [balancer] : []),
@@ -351,7 +367,8 @@ export function basisText(input: PlanInput): string {
   const goalWords: string[] = [];
   if (input.detectWithin !== undefined) goalWords.push(`detect within ${input.detectWithin} s`);
   if (input.surviveOutage !== undefined) goalWords.push(`survive a ${input.surviveOutage} s outage`);
-  if (input.lbIdleTimeout !== undefined) goalWords.push(`load balancer idle timeout ${input.lbIdleTimeout} s`);
+  if (input.behind !== undefined) goalWords.push(`behind ${behindWords(input.behind)}`);
+  else if (input.lbIdleTimeout !== undefined) goalWords.push(`load balancer idle timeout ${input.lbIdleTimeout} s`);
   const explicit = (['idle', 'interval', 'count'] as const).filter((k) => input[k] !== undefined).map((k) => `${k} ${input[k]}`);
   const parts: string[] = [];
   if (input.preset) parts.push(`preset ${input.preset} (${presets[input.preset].scenario})`);
@@ -389,6 +406,7 @@ export function makePlan(input: PlanInput): Plan {
     goals: goalResults(input, settings, d),
     warnings: planWarnings(input, settings, d, platform),
     options: { idle, interval, count, userTimeout: d.userTimeoutAuto ? 'auto' : d.userTimeout },
+    ...(input.behind !== undefined ? { behind: input.behind } : {}),
   };
   if (heartbeat === undefined) return plan;
   const part = planHeartbeat({
@@ -462,13 +480,15 @@ export function renderPlan(plan: Plan): string {
     ),
   );
   lines.push(wrap(`assuming ${t.assumption}`, 78, '           ', '           '));
+  if (plan.behind) lines.push('', ...behindLines(plan.behind, plan.settings));
   if (plan.heartbeat) lines.push('', ...heartbeatLines(plan.heartbeat));
   if (plan.goals.length) {
     lines.push('');
     lines.push('goals:');
-    const label = { 'detect-within': 'detect within', 'survive-outage': 'survive outage', 'lb-idle-timeout': 'load balancer idle timeout' };
+    const label = { 'detect-within': 'detect within', 'survive-outage': 'survive outage', 'lb-idle-timeout': plan.behind ? 'behind: idle timeout' : 'load balancer idle timeout' };
     const actual = (g: GoalResult): string =>
-      g.goal === 'lb-idle-timeout' ? `idle + interval = ${g.actual} s` : g.goal === 'detect-within' ? `detected in ${g.actual} s` : `survives ${g.actual} s`;
+      g.goal === 'lb-idle-timeout'
+        ? `idle + interval = ${g.actual} s` + (g.margin !== undefined ? ` (at most ${g.target - g.margin} s)` : '') : g.goal === 'detect-within' ? `detected in ${g.actual} s` : `survives ${g.actual} s`;
     lines.push(table(plan.goals.map((g) => [`${label[g.goal]} ${g.target} s`, actual(g), g.met ? 'met' : 'NOT MET'])));
   }
   lines.push('');
@@ -491,6 +511,7 @@ const SPECS: OptionSpecs = {
   'detect-within': { type: 'string', value: 'SECONDS' },
   'survive-outage': { type: 'string', value: 'SECONDS' },
   'lb-idle-timeout': { type: 'string', value: 'SECONDS' },
+  behind: { type: 'string', value: 'NAME|SECONDS' },
   heartbeat: { type: 'string', value: 'SECONDS' },
   'heartbeat-timeout': { type: 'string', value: 'SECONDS' },
   'through-proxy': { type: 'boolean' },
@@ -503,7 +524,7 @@ const SPECS: OptionSpecs = {
 
 export const PLAN_HELP = `Usage: tcp-keepalive plan [--preset NAME] [--idle S --interval S --count N]
                           [--user-timeout S|auto] [--detect-within S]
-                          [--survive-outage S] [--lb-idle-timeout S]
+                          [--survive-outage S] [--lb-idle-timeout S | --behind NAME|S]
                           [--heartbeat S [--heartbeat-timeout S] [--through-proxy]]
                           [--json]
 
@@ -512,6 +533,14 @@ the detection time of a silently dead peer, the longest outage a healthy
 connection survives, the probe traffic of N idle connections, and warnings
 when a goal cannot hold. Values you give are kept; the rest is chosen to meet
 the goals. Durations are whole seconds (90, 2m or 1h also work).
+
+${wrap(
+  '--behind keeps idle + interval ≤ timeout − max(5 s, 10 % of it), so one lost probe still refreshes the flow in time. ' +
+    `Its environments (idle timeout): ${environments.map((e) => `${e.name} ${e.idleTimeout} s`).join(', ')}; their sources: docs/middleboxes.md.`,
+  78,
+  '',
+  '',
+)}
 
 Options:
 ${optionHelp(SPECS, {
@@ -523,6 +552,7 @@ ${optionHelp(SPECS, {
   'detect-within': 'goal: notice a dead peer within this time',
   'survive-outage': 'goal: a healthy connection survives a network outage this long',
   'lb-idle-timeout': 'goal: keep flows alive through a NAT/firewall/load balancer with this idle timeout',
+  behind: 'goal: keep flows alive behind a named middlebox (below), or one whose idle timeout you measured',
   heartbeat: 'the application sends a heartbeat this often: settings that fit it, what detects a dead peer',
   'heartbeat-timeout': "the heartbeat's own timeout (no answer within it closes the connection)",
   'through-proxy': 'the heartbeat goes through a proxy that ends TCP (L7 load balancer, TLS proxy)',
@@ -536,6 +566,8 @@ ${optionHelp(SPECS, {
 Examples:
   tcp-keepalive plan --preset database
   tcp-keepalive plan --detect-within 60 --lb-idle-timeout 350
+  tcp-keepalive plan --preset iot --behind aws-nat-gateway
+  tcp-keepalive plan --preset database --behind 300
   tcp-keepalive plan --idle 30 --interval 5 --count 4 --connections 20000
   tcp-keepalive plan --preset realtime --heartbeat 30 --heartbeat-timeout 20
 
@@ -566,6 +598,11 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
   const detectWithin = secondsOf('detect-within');
   const surviveOutage = secondsOf('survive-outage');
   const lbIdleTimeout = secondsOf('lb-idle-timeout');
+  const behindText = str('behind');
+  if (behindText !== undefined && lbIdleTimeout !== undefined) {
+    throw new UsageError('--behind and --lb-idle-timeout both set the middlebox idle timeout', `use one: --behind ${behindText}, or --lb-idle-timeout ${lbIdleTimeout}`);
+  }
+  const behind = behindText !== undefined ? behindOption(behindText) : undefined;
   const heartbeat = secondsOf('heartbeat');
   const heartbeatTimeout = secondsOf('heartbeat-timeout');
   if (heartbeat === undefined && (heartbeatTimeout !== undefined || values['through-proxy'] === true)) {
@@ -583,6 +620,7 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
   if (detectWithin !== undefined) input.detectWithin = detectWithin;
   if (surviveOutage !== undefined) input.surviveOutage = surviveOutage;
   if (lbIdleTimeout !== undefined) input.lbIdleTimeout = lbIdleTimeout;
+  if (behind !== undefined) input.behind = behind;
   if (str('connections') !== undefined) input.connections = integer('connections', str('connections')!);
   if (str('frame-bytes') !== undefined) input.frameBytes = integer('frame-bytes', str('frame-bytes')!, 40, 65535);
   const platform = str('platform');
@@ -593,7 +631,7 @@ export function planInput(argv: readonly string[]): { input: PlanInput; json: bo
     if (!resolved) throw new UsageError(`unknown platform ${quoted(platform)}`, `use --platform ${PLATFORMS.join(', --platform ')}`);
     input.platform = resolved;
   }
-  const hasGoal = detectWithin !== undefined || surviveOutage !== undefined || lbIdleTimeout !== undefined || heartbeat !== undefined;
+  const hasGoal = detectWithin !== undefined || surviveOutage !== undefined || lbIdleTimeout !== undefined || behind !== undefined || heartbeat !== undefined;
   const given = (['idle', 'interval', 'count'] as const).filter((k) => input[k] !== undefined);
   if (!input.preset && !hasGoal) {
     if (given.length === 0) {
