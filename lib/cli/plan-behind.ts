@@ -56,7 +56,8 @@ export function behindMeasured(idleTimeout: number): Behind {
 export function behindOption(text: string): Behind {
   if (isEnvironmentName(text)) return behindEnvironment(text);
   if (/^\s*\d/.test(text)) return behindMeasured(seconds('behind', text, MIN_BEHIND_TIMEOUT));
-  const guess = closest(text, environmentNames);
+  const prefixed = environmentNames.filter((name) => name.startsWith(text.toLowerCase()));
+  const guess = closest(text, environmentNames) ?? (text && prefixed.length === 1 ? prefixed[0] : undefined);
   throw new UsageError(
     `unknown environment ${quoted(text)}`,
     `${guess ? `did you mean --behind ${guess}? ` : ''}environments: ${environmentNames.join(', ')}; or the idle timeout you measured, in seconds (--behind 300)`,

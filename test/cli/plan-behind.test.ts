@@ -168,6 +168,9 @@ t.test('the command line', async (t) => {
   usage(['--behind', 'aws-nat-gw'], /unknown environment "aws-nat-gw"/, /^did you mean --behind aws-nat-gateway\? environments: /);
   usage(['--behind', 'azure-lbb'], /unknown environment/, /did you mean --behind azure-lb\?/);
   usage(['--behind', 'Docker-Swarm'], /unknown environment/, /did you mean --behind docker-swarm\?/);
+  usage(['--behind', 'azure'], /unknown environment "azure"/, /^did you mean --behind azure-lb\?/);
+  usage(['--behind', 'kubernetes'], /unknown environment/, /^did you mean --behind kubernetes-conntrack\?/);
+  usage(['--behind', 'aws'], /unknown environment "aws"/, /^environments: /);
   usage(['--behind', 'heroku'], /unknown environment "heroku"/, list);
   usage(['--behind', 'heroku'], /unknown/, /^environments: /);
   usage(['--behind', '6'], /--behind must be at least 7, got "6"/, /--behind 60/);
