@@ -72,10 +72,12 @@ interface Settings {
 }
 
 /**
- * Moves the settings under the limit: values you gave are kept, the others
- * lowered. Idle is lowered first; when idle would fall below interval
- * (on Linux the probes then come every interval, not every idle) the
- * interval is halved with it: both floor(limit / 2) or so.
+ * Moves the settings under the limit (idle + interval ≤ limit): values you
+ * gave are kept, the others lowered. With idle fixed, the interval takes
+ * what is left. Otherwise idle becomes limit − interval; when that would be
+ * below interval (on Linux an answered connection's probes then come every
+ * interval, not every idle), interval becomes floor(limit / 2) and idle the
+ * rest, so idle ≥ interval. Count is never changed.
  */
 export function fitBehind(s: Settings, limit: number, fixed: Readonly<Record<keyof Settings, boolean>>): Settings {
   if (s.idle + s.interval <= limit) return s;

@@ -91,6 +91,21 @@ t.test('every environment, every preset: the plan keeps the flow', async (t) => 
   t.same(changed, ['iot aws-nat-gateway', 'iot aws-nlb', 'iot azure-lb', 'iot gcp-lb'], 'the pairs that needed a change');
 });
 
+t.test('every measured timeout from 7 to 3000 s, every preset: the flow is kept', async (t) => {
+  const failures: string[] = [];
+  let plans = 0;
+  for (let timeout = 7; timeout <= 3000; timeout++) {
+    for (const preset of [...presetNames, undefined]) {
+      const plan = makePlan({ ...(preset ? { preset } : {}), behind: behindMeasured(timeout), platform: 'linux' });
+      const { idle, interval } = plan.settings;
+      plans++;
+      const ok = idle + interval <= budget(timeout) && idle >= interval && interval >= 1 && plan.goals[0]!.met && !plan.warnings.some((w) => w.message.includes('measured'));
+      if (!ok) failures.push(`${timeout} s, ${preset ?? 'no preset'}: idle ${idle}, interval ${interval}`);
+    }
+  }
+  t.same(failures, [], `${plans} plans: idle + interval ≤ the budget, idle ≥ interval, no warning`);
+});
+
 t.test('with a detection goal too: both hold', async (t) => {
   for (const name of environmentNames) {
     const plan = makePlan({ detectWithin: 90, behind: behindEnvironment(name), platform: 'linux' });
