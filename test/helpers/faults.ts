@@ -183,7 +183,7 @@ export class Peer {
   private exited = false;
 
   constructor(
-    hosts: TwoHosts,
+    hosts: Pick<TwoHosts, 'spawn'>,
     readonly host: Host,
     readonly config: PeerConfig,
   ) {
@@ -261,7 +261,7 @@ export class Peer {
 }
 
 /** Recv-Q and Send-Q of the established connection with local port `port`, from `ss`. */
-export function ssQueues(hosts: TwoHosts, host: Host, port: number): { recvQ: number; sendQ: number } | null {
+export function ssQueues(hosts: Pick<TwoHosts, 'exec'>, host: Host, port: number): { recvQ: number; sendQ: number } | null {
   const out = hosts.exec(host, 'ss', ['-tn', 'state', 'established', `( sport = :${port} )`]);
   const match = /^\s*(\d+)\s+(\d+)\s+\S+:\d+/m.exec(out);
   return match ? { recvQ: Number(match[1]), sendQ: Number(match[2]) } : null;

@@ -130,35 +130,96 @@ function installExitHook(): void {
   });
 }
 
-/** Makes two hosts joined by a veth pair; removed at the test's teardown. */
-export function twoHosts(t: Pick<Test, 'teardown'>): TwoHosts {
+/**
+ * Makes network namespaces for one test: `<prefix><pid>-<n>-<role>`, each
+ * with loopback up, owned by this process (removed at exit, swept by a later
+ * run if this one is killed). Returns their names, in the order of `roles`,
+ * and a tag unique to this call for naming devices (15 characters at most).
+ */
+export function makeNamespaces(roles: readonly string[]): { names: string[]; tag: string } {
   sweepStale();
   installExitHook();
   const n = counter++;
   const tag = `${process.pid.toString(36)}${n.toString(36)}`;
-  const server: Host = { ns: `${PREFIX}${process.pid}-${n}-s`, address: '198.18.0.1', dev: `tk${tag}s` };
-  const client: Host = { ns: `${PREFIX}${process.pid}-${n}-c`, address: '198.18.0.2', dev: `tk${tag}c` };
-  const children = new Set<ChildProcess>();
+  const names = roles.map((role) => `${PREFIX}${process.pid}-${n}-${role}`);
+  try {
+    for (const ns of names) {
+      ip(['netns', 'add', ns]);
+      owned.add(ns);
+      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+  } catch (e) {
+    for (const ns of names) deleteNs(ns);
+    throw e;
+  }
+  return { names, tag };
+}
 
+/** Removes namespaces made by makeNamespaces, killing what runs inside; idempotent. */
+export function removeNamespaces(names: readonly string[]): void {
+  for (const ns of names) deleteNs(ns);
+}
+
+/** Runs `ip` with these arguments; its stdout. */
+export { ip };
+
+/** Runs a command inside a namespace and returns its stdout (30 s bound). */
+export function execIn(ns: string, command: string, args: string[]): string {
+  return execFileSync('ip', ['netns', 'exec', ns, command, ...args], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Spawns processes inside namespaces; `killAll` kills those still running. */
+export function spawner(): { spawn(ns: string, command: string, args: string[], options?: SpawnOptions): ChildProcess; killAll(): void } {
+  const children = new Set<ChildProcess>();
+  return {
+    spawn: (ns, command, args, options = {}) => {
+      const child = spawn('ip', ['netns', 'exec', ns, command, ...args], options);
+      children.add(child);
+      child.on('exit', () => children.delete(child));
+      return child;
+    },
+    killAll: () => {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      children.clear();
+    },
+  };
+}
+
+/**
+ * Namespaces for one test (makeNamespaces), the processes spawned in them,
+ * and `destroy`, which kills those and removes the namespaces; registered
+ * as the test's teardown, and idempotent.
+ */
+export function testNamespaces(
+  t: Pick<Test, 'teardown'>,
+  roles: readonly string[],
+): { names: string[]; tag: string; processes: ReturnType<typeof spawner>; destroy(): void } {
+  const { names, tag } = makeNamespaces(roles);
+  const processes = spawner();
   const destroy = (): void => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    children.clear();
-    deleteNs(server.ns);
-    deleteNs(client.ns);
+    processes.killAll();
+    removeNamespaces(names);
   };
   t.teardown(destroy);
+  return { names, tag, processes, destroy };
+}
 
+/** Joins two hosts with a veth pair, each end with its address (/24) and up. */
+export function link(a: Host, b: Host): void {
+  ip(['link', 'add', a.dev, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns]);
+  for (const host of [a, b]) {
+    ip(['-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', host.dev]);
+    ip(['-n', host.ns, 'link', 'set', host.dev, 'up']);
+  }
+}
+
+/** Makes two hosts joined by a veth pair; removed at the test's teardown. */
+export function twoHosts(t: Pick<Test, 'teardown'>): TwoHosts {
+  const { names, tag, processes, destroy } = testNamespaces(t, ['s', 'c']);
+  const server: Host = { ns: names[0]!, address: '198.18.0.1', dev: `tk${tag}s` };
+  const client: Host = { ns: names[1]!, address: '198.18.0.2', dev: `tk${tag}c` };
   try {
-    for (const host of [server, client]) {
-      ip(['netns', 'add', host.ns]);
-      owned.add(host.ns);
-      ip(['-n', host.ns, 'link', 'set', 'lo', 'up']);
-    }
-    ip(['link', 'add', server.dev, 'netns', server.ns, 'type', 'veth', 'peer', 'name', client.dev, 'netns', client.ns]);
-    for (const host of [server, client]) {
-      ip(['-n', host.ns, 'addr', 'add', `${host.address}/24`, 'dev', host.dev]);
-      ip(['-n', host.ns, 'link', 'set', host.dev, 'up']);
-    }
+    link(server, client);
   } catch (e) {
     destroy();
     throw e;
@@ -193,12 +254,7 @@ export function twoHosts(t: Pick<Test, 'teardown'>): TwoHosts {
     },
     exec: (host, command, args) =>
       execFileSync('ip', ['netns', 'exec', host.ns, command, ...args], { encoding: 'utf8', timeout: 30_000 }),
-    spawn: (host, command, args, options = {}) => {
-      const child = spawn('ip', ['netns', 'exec', host.ns, command, ...args], options);
-      children.add(child);
-      child.on('exit', () => children.delete(child));
-      return child;
-    },
+    spawn: (host, command, args, options) => processes.spawn(host.ns, command, args, options),
     destroy,
   };
 }

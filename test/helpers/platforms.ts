@@ -245,6 +245,8 @@ const KERNEL_SIDE =
   "a fault's kernel side (the cut's retransmissions, a restored path, a reset after lost state; the sweep of a killed run's namespaces): the host kernel's in every run, whatever the Node version or CPU; what each run's Node and addon set is checked by keepalive.test.ts and faults-detect.test.ts, which run here; these run natively on Node 20";
 const DETECTION_TABLE =
   "the detection-time table of heartbeats and keepalive (ws, gRPC, MQTT clients in nine processes across two namespaces): the libraries' timers and the host kernel's, measured once against plan's predictions natively on Node 20";
+const MIDDLEBOX =
+  "a middlebox forgetting idle flows (a router namespace's conntrack and nftables) and keepalive keeping them: the host kernel's conntrack and TCP timers in every run, whatever the Node version or CPU, over the setKeepalive calls keepalive.test.ts checks in each run; minutes of idle waiting, run natively on Node 20";
 const BENCH_HARNESS =
   "the benchmark's harness in quick mode (a benchmark, not a behaviour of the package: no assertion depends on the Node version); it runs on Node 20";
 
@@ -287,6 +289,7 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/faults-recovery.test.ts': KERNEL_SIDE,
   'test/faults-cleanup.test.ts': KERNEL_SIDE,
   'test/faults-heartbeat.test.ts': DETECTION_TABLE,
+  'test/faults-middlebox.test.ts': MIDDLEBOX,
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 
@@ -312,6 +315,7 @@ export const NODE_VERSIONS_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/faults-recovery.test.ts': KERNEL_SIDE,
   'test/faults-cleanup.test.ts': KERNEL_SIDE,
   'test/faults-heartbeat.test.ts': DETECTION_TABLE,
+  'test/faults-middlebox.test.ts': MIDDLEBOX,
   'test/bench.test.ts': BENCH_HARNESS,
 };
 
