@@ -81,6 +81,9 @@ export function routerRules(options: RouterOptions, serverDev: string): string {
 }
 
 function configureRouter(router: Host, options: RouterOptions, serverDev: string): void {
+  // The rules first: their conntrack expressions load conntrack where it is a
+  // module, and with it the namespace's nf_conntrack sysctls.
+  execIn(router.ns, 'nft', [routerRules(options, serverDev)]);
   execIn(router.ns, 'sysctl', [
     '-q',
     '-w',
@@ -88,7 +91,6 @@ function configureRouter(router: Host, options: RouterOptions, serverDev: string
     `net.netfilter.nf_conntrack_tcp_timeout_established=${options.established}`,
     'net.netfilter.nf_conntrack_tcp_loose=0',
   ]);
-  execIn(router.ns, 'nft', [routerRules(options, serverDev)]);
 }
 
 /** Makes client, router and server namespaces joined by two links; removed at the test's teardown. */
