@@ -1,7 +1,7 @@
 // tcp-keepalive probe HOST:PORT: connect, apply keepalive settings, print
 // what the kernel reports back; with --watch, keep the connection idle and
 // show its health live until it ends, and say how it ended.
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { getHealth, healthSource, type TcpHealth } from '../health';
@@ -12,6 +12,8 @@ import { presetNames, presetSettings, defaultPresetName } from '../presets';
 import { supported } from '../supported';
 import { validateOptions, type KeepaliveOptions } from '../validate';
 import { checkedByLibrary, escapeControl, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
+import { connect, connectHint, type Target } from './connect';
+import { DEFAULT_CONNECTIONS, DEFAULT_MAX, findIdleTimeout, FINDER_SPECS, finderInput, LONGEST_MAX, MOST_CONNECTIONS, type FinderInput } from './find-idle';
 import { duration, millis } from './format';
 import type { Io } from './io';
 import {
@@ -34,6 +36,7 @@ const SPECS: OptionSpecs = {
   'send-every': { type: 'string', value: 'SECONDS' },
   duration: { type: 'string', value: 'SECONDS' },
   'connect-timeout': { type: 'string', value: 'SECONDS' },
+  ...FINDER_SPECS,
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -41,6 +44,7 @@ const SPECS: OptionSpecs = {
 export const PROBE_HELP = `Usage: tcp-keepalive probe HOST:PORT [--preset NAME | --idle S --interval S --count N]
                            [--user-timeout S|auto] [--watch [--send-every S] [--duration S]]
                            [--json]
+       tcp-keepalive probe HOST:PORT --find-idle-timeout [--max S] [--connections N] [--json]
 
 Connects to HOST:PORT, applies keepalive settings (default: preset
 ${defaultPresetName}) and prints the values read back from the kernel and the
@@ -51,6 +55,15 @@ macOS and Windows). When the connection ends it says how: keepalive probes
 unanswered (ETIMEDOUT), reset (RST), or closed by the peer (FIN), and after
 how long. On a terminal it redraws one status line; otherwise it prints one
 line per change. Ctrl-C stops it with a summary.
+
+With --find-idle-timeout it measures after how much silence the path to
+HOST:PORT (a NAT gateway, firewall or load balancer on the way) forgets a
+connection, sending no application data: rounds of parallel connections,
+each with keepalive idle set to a different age; one whose first probe is
+answered survived that age, one reset or unanswered did not. It reports the
+bounds found, how a forgotten connection ends, whether the server itself
+closes idle connections (FIN), and a plan command. It takes about twice the
+timeout, at most about 2 × --max.
 
 Options:
 ${optionHelp(SPECS, {
@@ -63,6 +76,9 @@ ${optionHelp(SPECS, {
   'send-every': 'with --watch: send one byte of application heartbeat every S seconds',
   duration: 'with --watch: stop after S seconds',
   'connect-timeout': 'give up connecting after S seconds (default 10)',
+  'find-idle-timeout': "measure the path's idle timeout (see above)",
+  max: `with --find-idle-timeout: the longest idle tried (default ${DEFAULT_MAX}, at most ${LONGEST_MAX})`,
+  connections: `with --find-idle-timeout: connections per round (default ${DEFAULT_CONNECTIONS}, at most ${MOST_CONNECTIONS})`,
   json: 'print JSON: one object, or with --watch one object per line and event',
   help: 'show this help',
 })}
@@ -71,15 +87,15 @@ Examples:
   tcp-keepalive probe 127.0.0.1:5432 --preset database
   tcp-keepalive probe db.internal:5432 --idle 5 --interval 2 --count 3 --watch
   tcp-keepalive probe [::1]:6379 --watch --send-every 10
+  tcp-keepalive probe db.internal:5432 --find-idle-timeout --max 900
 
 Exit codes: 0 done (or stopped by Ctrl-C/--duration with the connection
 alive), 4 could not connect, 5 timed out (ETIMEDOUT), 6 reset (RST),
-7 closed by the peer (FIN), 1 the OS refused a setting, 2 wrong command line.`;
+7 closed by the peer (FIN), 1 the OS refused a setting, 2 wrong command line.
+--find-idle-timeout: 0 measured (or no timeout up to --max: it says so),
+7 the server closes idle connections itself, 4 could not connect.`;
 
-export interface Target {
-  host: string;
-  port: number;
-}
+export type { Target } from './connect';
 
 /** "127.0.0.1:5432", "[::1]:5432", "db.local:5432" → host and port. */
 export function parseTarget(text: string): Target {
@@ -106,6 +122,8 @@ export interface ProbeInput {
   duration: number | null;
   connectTimeout: number;
   json: boolean;
+  /** --find-idle-timeout: measure the path's idle timeout instead; null otherwise. */
+  find: FinderInput | null;
 }
 
 export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
@@ -117,6 +135,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
     throw new UsageError(`probe takes one HOST:PORT, got ${quoted(positionals.join(' '))}`, `for example: tcp-keepalive probe ${escapeControl(positionals[0]!)}`);
   }
   const target = parseTarget(positionals[0]!);
+  const find = finderInput(values);
   let options: KeepaliveOptions = {};
   let basis: string;
   const preset = str('preset');
@@ -157,6 +176,7 @@ export function probeInput(argv: readonly string[]): ProbeInput | 'help' {
     duration: str('duration') !== undefined ? seconds('duration', str('duration')!) : null,
     connectTimeout: str('connect-timeout') !== undefined ? seconds('connect-timeout', str('connect-timeout')!) : 10,
     json: values.json === true,
+    find,
   };
 }
 
@@ -176,46 +196,6 @@ function tryHealth(socket: net.Socket): TcpHealth | null {
     return getHealth(socket);
   } catch {
     return null;
-  }
-}
-
-/** Resolves when the socket connected; rejects with the error, or ETIMEDOUT after `timeout` s. */
-function connect(target: Target, timeout: number): Promise<{ socket: net.Socket; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const socket = net.connect({ host: target.host, port: target.port });
-    const timer = setTimeout(() => {
-      const error = new Error(`no answer within ${timeout} s`) as Error & { code: string };
-      error.code = 'ETIMEDOUT';
-      socket.destroy();
-      reject(error);
-    }, timeout * 1000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve({ socket, ms: performance.now() - started });
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
-function connectHint(code: string | undefined): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'nothing listens there; check the port';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name does not resolve; check it, or use an IP address';
-    case 'ETIMEDOUT':
-      return 'no answer: a firewall may drop the packets, or the host is down; raise --connect-timeout to wait longer';
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      return 'no route to that host from here';
-    default:
-      return 'check HOST:PORT';
   }
 }
 
@@ -247,6 +227,8 @@ export async function runProbe(argv: readonly string[], io: Io, signals: Signals
     io.err(`tcp-keepalive probe: ${message}\n  ${connectHint(e.code)}`);
     return EXIT.connectFailed;
   }
+
+  if (input.find) return findIdleTimeout(socket, input.target, input.connectTimeout, input.find, input.json, io, signals);
 
   let state: KeepaliveState;
   try {

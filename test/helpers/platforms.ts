@@ -290,6 +290,7 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/faults-cleanup.test.ts': KERNEL_SIDE,
   'test/faults-heartbeat.test.ts': DETECTION_TABLE,
   'test/faults-middlebox.test.ts': MIDDLEBOX,
+  'test/cli/find-idle.test.ts': `${MIDDLEBOX}; and the finder reads when its probes were answered from TCP_INFO, which qemu-user cannot pass through (as health.test.ts)`,
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 
@@ -316,6 +317,7 @@ export const NODE_VERSIONS_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/faults-cleanup.test.ts': KERNEL_SIDE,
   'test/faults-heartbeat.test.ts': DETECTION_TABLE,
   'test/faults-middlebox.test.ts': MIDDLEBOX,
+  'test/cli/find-idle.test.ts': MIDDLEBOX,
   'test/bench.test.ts': BENCH_HARNESS,
 };
 
