@@ -18,6 +18,7 @@ import { type KeepaliveMode, Peer, type PeerEvent, ssQueues } from './helpers/fa
 import { faultsCanRun, nothingLeft } from './helpers/faults-tap';
 import { type MiddleboxMode, type RoutedHosts, routedHosts, routerSupport } from './helpers/router';
 import { needs } from './helpers/tools';
+import { makePlan, planInput } from '../lib/cli/plan';
 import { presetSettings } from '../lib/presets';
 
 t.setTimeout(5 * 60_000);
@@ -98,6 +99,18 @@ function scenarios(): Scenario[] {
       });
     }
   }
+  // What `tcp-keepalive plan --behind 8` chooses for a path that forgets
+  // after 8 s (a timeout measured by probe --find-idle-timeout, say).
+  const planned = makePlan(planInput(['--behind', String(FORGETS_AFTER)]).input).settings;
+  const { idle, interval, count, userTimeout } = planned;
+  list.push({
+    name: `firewall, client-opened: plan --behind ${FORGETS_AFTER}'s settings (${idle}/${interval}/${count}, userTimeout ${userTimeout}): survives ${4 * FORGETS_AFTER} s`,
+    mode: 'firewall',
+    port: port++,
+    side: 'client',
+    keepalive: ours({ idle, interval, count, userTimeout }),
+    action: { kind: 'survive', idleS: 4 * FORGETS_AFTER },
+  });
   for (const name of ['nat', 'loadbalancer'] as const) {
     const { port: presetPort, timeout } = PRESET_PATHS[name];
     const path = `a path that forgets after ${timeout} s`;

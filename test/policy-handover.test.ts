@@ -16,6 +16,7 @@ import { getKeepalive, install } from '../lib/index';
 import { EXPECTED, haveSs, POLICY } from './helpers/dropin';
 import { tcpPair } from './helpers/net';
 import { keepaliveTimer } from './helpers/ss';
+import { scaled } from './helpers/tools';
 
 const child = path.join(__dirname, 'fixtures', 'dropin', 'handover-child.js');
 const register = path.join(__dirname, '..', 'dist', 'register.js');
@@ -33,14 +34,17 @@ async function handOver(how: 'message' | 'fd', socket: net.Socket, side: string)
     env: { ...process.env, NODE_OPTIONS: '', HOW: how, TCP_KEEPALIVE: SPEC, TCP_KEEPALIVE_SIDE: side },
     stdio: how === 'fd' ? ['ignore', 'inherit', 'inherit', 'ipc', socket] : ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const timer = setTimeout(() => proc.kill(), 20_000);
+  const timer = setTimeout(() => proc.kill(), scaled(20_000));
+  const exited = once(proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   try {
-    const reported = once(proc, 'message') as Promise<[Report]>;
+    // A child that dies (or is killed by the timer) before it reports ends the wait.
+    const died = exited.then(([code, signal]) => Promise.reject(new Error(`the child exited (${signal ?? code}) before it reported`)));
+    const reported = Promise.race([once(proc, 'message') as Promise<[Report]>, died]);
     if (how === 'message') proc.send('socket', socket);
     const [report] = await reported;
     const ss = haveSs ? await keepaliveTimer(report.localPort, 3000) : null;
     proc.send('done');
-    await once(proc, 'exit');
+    await exited;
     return { report, ss: ss ? `${ss.name},${ss.seconds}` : 'none' };
   } finally {
     clearTimeout(timer);

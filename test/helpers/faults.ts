@@ -17,6 +17,7 @@ import type { KeepaliveOptions, KeepaliveState } from '../../lib/index';
 import { analyseProbes, startCapture, type Capture, type ProbeReport } from './capture';
 import { twoHosts, type Host, type TwoHosts } from './netns';
 import { ssTimer, type SsTimer } from './ss';
+import { scaled } from './tools';
 
 export type { ProbeReport } from './capture';
 
@@ -292,11 +293,12 @@ async function connectedPair(
   const hosts = twoHosts(owner);
   const address = hosts.server.address;
   const server = new Peer(hosts, hosts.server, { role: 'server', address, port: PORT, keepalive: modes.server, noRead: options.noRead });
-  await server.expect('listening', 30_000, 'listening');
+  // Process start-up bounds (scaled under emulation), not kernel intervals.
+  await server.expect('listening', scaled(30_000), 'listening');
   // Started before the connection, so the handshake is in the capture too.
   const capture = options.captureOn ? await startCapture(hosts, hosts[options.captureOn]) : undefined;
   const client = new Peer(hosts, hosts.client, { role: 'client', address, port: PORT, keepalive: modes.client });
-  const clientConnected = await client.expect('connected', 30_000, 'connection');
+  const clientConnected = await client.expect('connected', scaled(30_000), 'connection');
   const serverConnected = await server.expect('connected', 5_000, 'accepted connection');
   for (const peer of [server, client]) {
     const fatal = peer.events.find((e) => e.event === 'fatal');
