@@ -203,7 +203,9 @@ function countsText(r: FinderResult): string {
   const c = r.counts;
   const parts = [`${c.survived} survived their probe`, `${c.reset} reset`, `${c.timeout} unanswered`, `${c.fin} closed by the server`];
   if (c.error) parts.push(`${c.error} failed otherwise`);
-  return `${r.trials.length} connections in ${r.rounds.length} round${r.rounds.length === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  const early = r.rounds.flat().length - r.trials.length;
+  const closed = early > 0 ? ` (${early} more closed early: they could no longer change the bounds)` : '';
+  return `${r.trials.length} connections in ${r.rounds.length} round${r.rounds.length === 1 ? '' : 's'}: ${parts.join(', ')}${closed}`;
 }
 
 /** The result in words. */
