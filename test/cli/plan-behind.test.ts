@@ -6,13 +6,12 @@
 // module under test; each row's working is in its name.
 import t from 'tap';
 
-import { main } from '../../lib/cli';
 import { UsageError } from '../../lib/cli/args';
-import type { Io } from '../../lib/cli/io';
 import { makePlan, PLAN_HELP, planInput, renderPlan, type CoreSettings } from '../../lib/cli/plan';
 import { behindEnvironment, behindMargin, behindMeasured, behindOption, fitBehind } from '../../lib/cli/plan-behind';
 import { environmentNames, type EnvironmentName } from '../../lib/environments';
 import { presetNames, presets } from '../../lib/presets';
+import { runMain } from '../helpers/main';
 
 // KEEPALIVE-FACTS.md, "Middleboxes: idle timeouts users hit", in seconds.
 const timeouts: Record<EnvironmentName, number> = {
@@ -203,14 +202,8 @@ t.test('the help states the rule and every environment', async (t) => {
   t.match(PLAN_HELP, /\n {2}--behind NAME\|SECONDS {8}goal: /);
 });
 
-/** Runs `tcp-keepalive plan ARGV` in this process (lib/cli main): exit code, stdout, stderr. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (text) => (out += `${text}\n`), write: (text) => (out += text), err: (text) => (err += `${text}\n`), isTTY: false, columns: 80 };
-  const code = await main(['plan', ...argv], io, { once: () => {}, removeListener: () => {} });
-  return { code, out, err };
-}
+/** Runs `tcp-keepalive plan ARGV` in this process. */
+const run = (argv: string[]): ReturnType<typeof runMain> => runMain(['plan', ...argv]);
 
 t.test('end to end: text', async (t) => {
   const { code, out, err } = await run(['--preset', 'iot', '--behind', 'aws-nat-gateway', '--platform', 'linux']);

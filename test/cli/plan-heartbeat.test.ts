@@ -5,9 +5,7 @@
 // --json output. Each row's working is in its name.
 import t from 'tap';
 
-import { main } from '../../lib/cli';
 import { MAX_SECONDS, UsageError } from '../../lib/cli/args';
-import type { Io } from '../../lib/cli/io';
 import { makePlan, planInput, renderPlan, type CoreSettings, type PlanInput } from '../../lib/cli/plan';
 import {
   coordinatedIdle,
@@ -20,6 +18,7 @@ import {
   type HeartbeatInput,
   type HeartbeatWarningCode,
 } from '../../lib/cli/plan-heartbeat';
+import { runMain } from '../helpers/main';
 
 const s = (idle: number, interval: number, count: number): CoreSettings => ({ idle, interval, count });
 
@@ -216,14 +215,8 @@ t.test('the command line', async (t) => {
   usage(['--heartbaet', '30'], /unknown option --heartbaet/, /did you mean --heartbeat\?/);
 });
 
-/** Runs `tcp-keepalive plan ARGV` in this process (lib/cli main): exit code, stdout, stderr. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (text) => (out += `${text}\n`), write: (text) => (out += text), err: (text) => (err += `${text}\n`), isTTY: false, columns: 80 };
-  const code = await main(['plan', ...argv], io, { once: () => {}, removeListener: () => {} });
-  return { code, out, err };
-}
+/** Runs `tcp-keepalive plan ARGV` in this process. */
+const run = (argv: string[]): ReturnType<typeof runMain> => runMain(['plan', ...argv]);
 
 t.test('end to end: text', async (t) => {
   const { code, out, err } = await run(['--preset', 'realtime', '--heartbeat', '30', '--heartbeat-timeout', '20', '--platform', 'linux']);
