@@ -3,6 +3,8 @@
 import * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { getHealth, type TcpHealth } from '../health';
+
 /** HOST:PORT, parsed. */
 export interface Target {
   host: string;
@@ -49,3 +51,12 @@ export function connectHint(code: string | undefined): string {
   }
 }
 
+
+/** The socket's health, or null where it cannot be read (the OS, or a socket already closed). */
+export function tryHealth(socket: net.Socket): TcpHealth | null {
+  try {
+    return getHealth(socket);
+  } catch {
+    return null;
+  }
+}

@@ -7,11 +7,11 @@
 import type * as net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-import { getHealth, type TcpHealth } from '../health';
 import { setKeepalive } from '../keepalive';
 import { GAVE_UP_CODES, RESET_CODES } from '../outcome';
 import { EXIT, integer, seconds, UsageError, type OptionSpecs } from './args';
-import { connect, type Target } from './connect';
+import { connect, tryHealth, type Target } from './connect';
+import { MIN_BEHIND_TIMEOUT } from './plan-behind';
 import { firstRoundAges, nextRoundAges, stillNeeded, verdict, type Fate, type Trial, type Verdict } from './idle-finder';
 import type { Io } from './io';
 import type { Signals } from './probe';
@@ -63,14 +63,6 @@ function fateOf(code: string | undefined): Fate {
   if (code && RESET_CODES.has(code)) return 'reset';
   if (code && GAVE_UP_CODES.has(code)) return 'timeout';
   return 'error';
-}
-
-function tryHealth(socket: net.Socket): TcpHealth | null {
-  try {
-    return getHealth(socket);
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -282,7 +274,7 @@ export async function findIdleTimeout(first: net.Socket, target: Target, connect
     tookSeconds: round1(elapsed()),
     max: input.max,
     stopped,
-    plan: v.found && v.lowerBound >= 7 ? `tcp-keepalive plan --behind ${Math.floor(v.lowerBound)}` : null,
+    plan: v.found && Math.floor(v.lowerBound) >= MIN_BEHIND_TIMEOUT ? `tcp-keepalive plan --behind ${Math.floor(v.lowerBound)}` : null,
   };
   if (io.isTTY && !json) io.write('\r\x1b[2K');
   if (json) io.out(JSON.stringify(result));

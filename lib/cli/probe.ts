@@ -12,7 +12,7 @@ import { presetNames, presetSettings, defaultPresetName } from '../presets';
 import { supported } from '../supported';
 import { validateOptions, type KeepaliveOptions } from '../validate';
 import { checkedByLibrary, escapeControl, EXIT, integer, optionHelp, parse, presetOption, quoted, seconds, UsageError, SETTING_SPECS, type OptionSpecs } from './args';
-import { connect, connectHint, type Target } from './connect';
+import { connect, connectHint, tryHealth, type Target } from './connect';
 import { DEFAULT_CONNECTIONS, DEFAULT_MAX, findIdleTimeout, FINDER_SPECS, finderInput, LONGEST_MAX, MOST_CONNECTIONS, type FinderInput } from './find-idle';
 import { duration, millis } from './format';
 import type { Io } from './io';
@@ -190,14 +190,6 @@ const EXIT_FOR: Readonly<Record<EndCause, number>> = {
   interrupted: EXIT.ok,
   duration: EXIT.ok,
 };
-
-function tryHealth(socket: net.Socket): TcpHealth | null {
-  try {
-    return getHealth(socket);
-  } catch {
-    return null;
-  }
-}
 
 /** The signals that stop `probe --watch` with its summary: Ctrl-C, kill's default, a closed terminal. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -38,9 +38,6 @@ export interface RoutedHosts {
   server: Host;
   /** The address the client dials to reach the server (the server's own). */
   serverAddress: string;
-  /** The address the server sees the client at: the router's in 'nat' mode. */
-  clientSeenAs: string;
-  mode: MiddleboxMode;
   /** Runs a command inside a host's namespace and returns its stdout. */
   exec(host: Host, command: string, args: string[]): string;
   /** Spawns a command inside a host's namespace (killed at teardown). */
@@ -115,8 +112,6 @@ export function routedHosts(t: Pick<Test, 'teardown'>, options: RouterOptions): 
     router,
     server,
     serverAddress: server.address,
-    clientSeenAs: options.mode === 'nat' ? routerServerSide.address : client.address,
-    mode: options.mode,
     exec: (host, command, args) => execIn(host.ns, command, args),
     spawn: (host, command, args, spawnOptions) => processes.spawn(host.ns, command, args, spawnOptions),
     conntrack: () =>
