@@ -12,13 +12,14 @@ async function main(): Promise<void> {
   const [mode, kind, countText, warmupText] = process.argv.slice(2);
   const count = Number(countText);
   const warmup = Number(warmupText);
-  if ((mode !== 'plain' && mode !== 'policy') || !['connect', 'keepalive', 'close'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
-    throw new Error('usage: traffic-child plain|policy connect|keepalive|close COUNT WARMUP');
+  if (!['plain', 'policy', 'filtered'].includes(mode ?? '') || !['connect', 'keepalive', 'close'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
+    throw new Error('usage: traffic-child plain|policy|filtered connect|keepalive|close COUNT WARMUP');
   }
-  if (mode === 'policy') {
+  if (mode !== 'plain') {
     const loaded = loadInstall();
     if ('error' in loaded) throw new Error(loaded.error);
-    loaded.install(POLICY);
+    // filtered: every socket passes the filter, through the per-socket path
+    loaded.install(POLICY, mode === 'filtered' ? { filter: () => true } : undefined);
   }
   if (kind === 'connect') {
     const server = await cycleServer();

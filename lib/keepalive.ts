@@ -252,3 +252,19 @@ export function applyPrepared(socket: Socket, prepared: Int32Array): void {
   if (fd >= 0) call(bound.applyFd(fd));
   else nativeSet(targetOf(socket));
 }
+
+/**
+ * Prepared settings applied to a descriptor that has no connected socket
+ * around it yet: a client's handle right after its connect() started, a
+ * server's handle before it listens. Throws as setKeepalive does.
+ */
+export function applyPreparedFd(fd: number, prepared: Int32Array): void {
+  request.set(prepared);
+  call(bound.applyFd(fd));
+}
+
+/** What a descriptor holds, as a prepared request that puts it back (applyPreparedFd). */
+export function readPreparedFd(fd: number): Int32Array {
+  call(bound.getFd(fd));
+  return Int32Array.from(out.subarray(0, FIELD_COUNT));
+}

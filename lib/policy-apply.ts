@@ -149,7 +149,8 @@ export function appliedTarget(socket: net.Socket): Target | null {
   return typeof mark === 'object' && mark !== null ? (mark as Target) : null;
 }
 
-function warnOnce(policy: ActivePolicy, error: Coded, what: string): void {
+/** Reports a failure as a TcpKeepaliveWarning, once per policy and code. */
+export function warnOnce(policy: ActivePolicy, error: Coded, what: string): void {
   const key = error.code ?? error.message;
   if (policy.warned.has(key)) return;
   policy.warned.add(key);

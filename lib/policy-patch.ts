@@ -6,7 +6,8 @@ import * as net from 'node:net';
 
 import { hideOwnFrames } from './errors';
 import { handleKind, hasTcpHandle, internalsOf, isConnected, keepaliveRecordOf } from './handle';
-import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kHandedOver, kMark, targetFor, turnedOn, turnOff, type ActivePolicy, type Marked, type Side } from './policy-apply';
+import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kHandedOver, kMark, targetFor, turnedOn, turnOff, warnOnce, type ActivePolicy, type Marked, type Side } from './policy-apply';
+import { bindHook, connectHook, EARLY, findTcpPrototype, listenHook, passedOn, restoreListeners, uniformTarget, type HandleHookState } from './policy-handles';
 import { isRulesSpec, resolveRules, ruleForEverySocket, type PolicyRules, type ResolvedRule } from './policy-rules';
 import { policyDetectAfter, resolvePolicy, type PolicySettings, type PolicySpec } from './policy-spec';
 import { ownValue, validateBoolean, validateFunction, validateKnownKeys, validateObject } from './validate';
@@ -110,6 +111,7 @@ function installValidated(resolved: Resolved, { clients, servers, filter }: Retu
       active = null;
       activeHandle = null;
       unpatch();
+      restoreListeners();
     },
   });
   patch();
@@ -133,7 +135,7 @@ export interface AppliedPolicy {
  */
 export function policyApplied(socket: net.Socket): AppliedPolicy | null {
   const target = appliedTarget(socket);
-  if (target === null || target.policy !== active || turnedOff.has(socket)) return null;
+  if (target === null || target.policy !== active || turnedOff.has(socket) || !isConnected(socket)) return null;
   return Object.freeze({ settings: target.settings, rule: target.rule ?? null });
 }
 
@@ -180,13 +182,30 @@ function onClientConnected(socket: net.Socket): void {
 // rest parameter and a spread: no array per call (they run on every connect,
 // every setKeepAlive, every read and every event of every server).
 function connectWrapper(this: net.Socket): net.Socket {
-  const result = Reflect.apply(CONNECT.original!, this, arguments) as net.Socket;
   const policy = active;
+  const own = this as unknown as Marked;
+  // The TCP handle applies the policy when it connects (policy-handles.ts),
+  // unless Node will call setKeepAlive on the handle once connected (the
+  // keepAlive option, or setKeepAlive(true) before connect()). Marked before
+  // the original: with a lookup that answers at once, the handle connects
+  // inside it.
+  const early = policy?.clients === true && handleConnect?.inChain === true && uniformTarget(policy, 'client') !== null && !turnedOff.has(this) && !nodeSetsKeepaliveOnConnect(this);
+  if (early) own[kMark] = EARLY;
+  const result = Reflect.apply(CONNECT.original!, this, arguments) as net.Socket;
   if (policy?.clients && this.connecting) {
     const kind = handleKind(this);
-    if (kind === 'TCP' || kind === '') whenConnected(this);
+    if (kind === 'TCP' || kind === '') {
+      if (!early) whenConnected(this);
+      return result;
+    }
   }
+  if (own[kMark] === EARLY) own[kMark] = undefined;
   return result;
+}
+
+function nodeSetsKeepaliveOnConnect(socket: net.Socket): boolean {
+  const record = keepaliveRecordOf(socket);
+  return record === null || (socket as unknown as Marked)[record[0]] === true;
 }
 
 // A call that leaves Node's own record of its last setKeepAlive unchanged
@@ -204,11 +223,19 @@ function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
   if (!turnedOn(this, first)) {
     turnedOff.add(this);
     // Node skips the system call when its own record already says "off"
-    // (it never saw the policy turn keepalive on), so turn it off here.
-    if (isConnected(this) && targetFor(policy, this) !== null) turnOff(this);
+    // (it never saw the policy turn keepalive on), so turn it off here;
+    // also on a connecting socket whose handle already got the policy.
+    if (isConnected(this) ? targetFor(policy, this) !== null : appliedEarly(this)) turnOff(this);
+    if (own[kMark] === EARLY) own[kMark] = undefined;
     return result;
   }
   turnedOff.delete(this);
+  if (this.connecting) {
+    // Node calls setKeepAlive on the handle again once connected, over
+    // anything applied before: the policy goes on top after that.
+    if (policy.clients && own[kMark] !== AWAITING) whenConnected(this);
+    return result;
+  }
   const nodeCalledTheOs = record === null || own[record[0]] !== enableBefore || own[record[1]] !== delayBefore;
   if (!nodeCalledTheOs && hasPolicy(this, policy)) return result;
   const target = isConnected(this) ? targetFor(policy, this) : null;
@@ -216,17 +243,24 @@ function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
   return result;
 }
 
+function appliedEarly(socket: net.Socket): boolean {
+  return appliedTarget(socket) !== null && internalsOf(socket).connecting === true;
+}
+
 function serverEmitWrapper(this: net.Server, event: string | symbol): boolean {
-  if (event === 'connection' && active !== null) onServerSocket(arguments[1]);
+  if (event === 'connection' && active !== null) onServerSocket(this, arguments[1]);
   return Reflect.apply(SERVER_EMIT.original ?? EventEmitter.prototype.emit, this, arguments) as boolean;
 }
 
-function onServerSocket(socket: unknown): void {
+function onServerSocket(server: net.Server, socket: unknown): void {
   const policy = active;
   if (policy === null || !policy.servers) return;
   if (!(socket instanceof net.Socket) || !isConnected(socket) || turnedOff.has(socket)) return;
   const target = targetFor(policy, socket);
-  if (target !== null) applyPolicy(target, socket);
+  if (target === null) return;
+  // Inherited from the listener (policy-handles.ts): no system call.
+  if (passedOn(server, target)) (socket as unknown as Marked)[kMark] = target;
+  else applyPolicy(target, socket);
 }
 
 // A socket made with a handle or a descriptor (a socket received from
@@ -281,7 +315,31 @@ const SET_KEEPALIVE = hook(net.Socket.prototype, 'setKeepAlive', setKeepAliveWra
 const READ = hook(net.Socket.prototype, 'read', readWrapper as Method);
 // net.Server.prototype.emit: an own method shadowing EventEmitter's (none before).
 const SERVER_EMIT = hook(net.Server.prototype, 'emit', serverEmitWrapper as Method);
-const HOOKS: readonly Hook[] = [CONNECT, SET_KEEPALIVE, READ, SERVER_EMIT];
+const HOOKS: Hook[] = [CONNECT, SET_KEEPALIVE, READ, SERVER_EMIT];
+
+// The TCP handle's connect, connect6 and listen (policy-handles.ts), added
+// to HOOKS by the first patch(): finding the handle class makes a handle.
+const handleState: HandleHookState = { active: () => active, turnedOff: (socket) => turnedOff.has(socket), warn: warnOnce };
+let handleConnect: Hook | null | undefined;
+
+function handleHook(target: object, key: string, make: (original: () => Method | undefined) => Method): Hook {
+  const h = hook(target, key, (() => undefined) as Method) as { -readonly [K in keyof Hook]: Hook[K] };
+  h.wrapper = make(() => h.original);
+  return h;
+}
+
+function addHandleHooks(): void {
+  if (handleConnect !== undefined) return;
+  const proto = findTcpPrototype();
+  handleConnect = null;
+  if (proto === null) return;
+  const state = handleState;
+  handleConnect = handleHook(proto, 'connect', (original) => connectHook(state, original as never) as Method);
+  HOOKS.push(handleConnect, handleHook(proto, 'connect6', (original) => connectHook(state, original as never) as Method));
+  HOOKS.push(handleHook(proto, 'listen', (original) => listenHook(state, original as never) as Method));
+  HOOKS.push(handleHook(proto, 'bind', (original) => bindHook(original as never) as Method));
+  HOOKS.push(handleHook(proto, 'bind6', (original) => bindHook(original as never) as Method));
+}
 
 function mirror(wrapper: Method, original: Method): void {
   Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
@@ -289,6 +347,7 @@ function mirror(wrapper: Method, original: Method): void {
 }
 
 function patch(): void {
+  addHandleHooks();
   for (const h of HOOKS) {
     if (h.inChain) continue;
     const descriptor = Object.getOwnPropertyDescriptor(h.target, h.key);

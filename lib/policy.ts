@@ -14,10 +14,14 @@
 //   (attachPolicy gives one socket a policy without the hooks).
 //
 // Hooks, all undone by uninstall():
+// - Node's TCP handle class (policy-handles.ts): connect/connect6 apply a
+//   policy without filter or rules to a client's new descriptor; listen
+//   gives a listener this process bound (bind/bind6 mark those) the policy
+//   its accepted sockets inherit (Linux).
 // - net.Socket.prototype.connect (tls.TLSSocket inherits it, so tls.connect
-//   goes through it too): after the original, a still-connecting TCP socket
-//   gets one 'connect' and one 'close' listener; whichever fires first
-//   removes the other. The diagnostics channel 'net.client.socket' is not
+//   goes through it too): a TCP socket is marked for the handle's connect,
+//   or (a filter, rules, Node's own keepAlive on connect) gets one 'connect'
+//   and one 'close' listener; whichever fires first removes the other. The diagnostics channel 'net.client.socket' is not
 //   used: it misses new Socket().connect() and tls.connect, and fires
 //   before a descriptor exists.
 // - net.Server.prototype.emit (an own method shadowing EventEmitter's, for
