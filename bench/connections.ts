@@ -12,7 +12,8 @@ import type { Floor } from './floor';
 import type { Sample } from './interleave';
 import type { Check, Measure, Section } from './report-types';
 import { finiteSummary, positive, positiveSummary, ratios, rotate } from './stats';
-import { CONCURRENCY, HTTP_CONCURRENCY, httpRequests, httpServer, POLICY, type TrafficKind } from './traffic';
+import { dbSupport, startPostgres } from '../test/helpers/servers';
+import { CONCURRENCY, HTTP_CONCURRENCY, httpRequests, httpServer, PG_CONCURRENCY, PG_POOL_SIZE, PG_PORT_VARIABLE, POLICY, type TrafficKind } from './traffic';
 
 type Setting = 'without policy' | 'with policy' | 'with policy, per socket';
 // 'per socket': the same policy with a filter that accepts every socket,
@@ -115,6 +116,29 @@ async function countSetKeepAlive(run: () => Promise<unknown>): Promise<number> {
   return calls;
 }
 
+/** New pg clients per setting: each costs a PostgreSQL backend process, so a tenth of the HTTP requests. */
+const pgClients = (scale: Scale): number => Math.max(2 * scale.httpRounds, Math.round(scale.httpRequests / 10));
+
+/**
+ * A PostgreSQL for the pg patterns (the tests' own start-up: a throwaway
+ * data directory, a random port, its own user), or why there is none.
+ */
+async function benchPostgres(): Promise<{ port: number; stop: () => Promise<void> } | { error: string }> {
+  const support = dbSupport('postgres');
+  if (!support.ok) return { error: support.reason };
+  const cleanups: Array<() => unknown> = [];
+  const stop = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const server = await startPostgres({ teardown: (fn: () => unknown) => void cleanups.push(fn) });
+    return { port: server.port, stop };
+  } catch (error) {
+    await stop();
+    return { error: `PostgreSQL did not start: ${(error as Error).message}` };
+  }
+}
+
 export async function connectionSection(scale: Scale, install: { error: string } | undefined, floor: Floor): Promise<Section> {
   const section: Section = {
     id: 3,
@@ -147,24 +171,44 @@ export async function connectionSection(scale: Scale, install: { error: string }
     `System-call floor: the CPU time of the 5 setsockopt one policy application needs at the least (C, bench/floor.c "apply", measured each round) times the applications per operation (per connect + accept cycle or new-connection request: ${ENDS_APPLYING === 1 ? '1, the client; the accepted socket inherits the listener\'s settings and makes none' : '2, one per end'}; 1 per keep-alive request), as a share of the CPU per operation without the policy: no implementation of the policy can cost less. "Overhead ÷ floor" is the CPU overhead per round divided by that round's floor share; the targets are 1.3× for the connection patterns, judged on the upper quartile of the rounds (the floor is about 1 % of an operation, inside the round-to-round spread, so a median below 1.3× can be noise), and 3 % for the keep-alive agent.`,
   );
 
-  // Each traffic pattern, and how many policy applications one operation makes.
-  const patterns: ReadonlyArray<{ kind: TrafficKind; name: string; unit: string; rounds: number; perRound: number; per: string; applications: number }> = [
-    { kind: 'connect', name: 'connect + accept', unit: 'cycles/s', rounds: scale.connectRounds, perRound: cyclesPerRound, per: 'cycle', applications: ENDS_APPLYING },
-    { kind: 'keepalive', name: 'HTTP keep-alive agent', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: 1 },
-    { kind: 'close', name: 'HTTP new connection per request', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: ENDS_APPLYING },
-  ];
-  for (const { kind, name, unit, rounds, perRound, per, applications } of patterns) {
-    const result = await interleaved(kind, floor, rounds, perRound);
-    section.measures.push(...measuresOf(name, unit, result));
-    const calls = applications === 1 ? '5 setsockopt' : `${applications} × 5 setsockopt`;
-    const percent = kind === 'keepalive' ? 3 : undefined;
-    section.checks.push(
-      overhead(`${name}: policy overhead (throughput)`, result.rate, 'rate', percent),
-      overhead(`${name}: policy overhead (CPU per ${per})`, result.cpu, 'cost', percent),
-      floorShare(`${name}: system-call floor of the overhead (${calls})`, result, applications),
+  const pg = await benchPostgres();
+  if ('error' in pg) section.notes.push(`pg patterns not measured: ${pg.error}`);
+  else {
+    process.env[PG_PORT_VARIABLE] = String(pg.port);
+    section.notes.push(
+      `pg (the overhead a user sees on a database client): a real PostgreSQL from Debian started for the bench on 127.0.0.1 (trust authentication, fsync off). Pool query: ${scale.httpRequests} SELECT 1 per setting through a pg.Pool of ${PG_POOL_SIZE} open connections, ${PG_CONCURRENCY} in flight; the policy makes no call per query. New client per query: ${pgClients(scale)} per setting, each a new pg.Client that connects, runs SELECT 1 and ends, ${PG_CONCURRENCY} in flight: one policy application per client (the server end is PostgreSQL's).`,
     );
-    if (percent === undefined) section.checks.push(overFloor(`${name}: overhead ÷ floor (CPU)`, result, applications, 1.3));
-    section.checks.push(overhead(`${name}: overhead of the per-socket path (CPU per ${per})`, result.cpu, 'cost', undefined, 'with policy, per socket'));
+  }
+
+  // Each traffic pattern, how many policy applications one operation makes, and what it is judged on.
+  type Pattern = { kind: TrafficKind; name: string; unit: string; rounds: number; perRound: number; per: string; applications: number; target: 'floor' | 'percent' | null };
+  const patterns: Pattern[] = [
+    { kind: 'connect', name: 'connect + accept', unit: 'cycles/s', rounds: scale.connectRounds, perRound: cyclesPerRound, per: 'cycle', applications: ENDS_APPLYING, target: 'floor' },
+    { kind: 'keepalive', name: 'HTTP keep-alive agent', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: 1, target: 'percent' },
+    { kind: 'close', name: 'HTTP new connection per request', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: ENDS_APPLYING, target: 'floor' },
+  ];
+  if (!('error' in pg)) {
+    patterns.push(
+      { kind: 'pg-query', name: 'pg pool query', unit: 'queries/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'query', applications: 0, target: null },
+      { kind: 'pg-connect', name: 'pg new client per query', unit: 'clients/s', rounds: scale.httpRounds, perRound: Math.round(pgClients(scale) / scale.httpRounds), per: 'client', applications: 1, target: null },
+    );
+  }
+  try {
+    for (const { kind, name, unit, rounds, perRound, per, applications, target } of patterns) {
+      const result = await interleaved(kind, floor, rounds, perRound);
+      section.measures.push(...measuresOf(name, unit, result));
+      const calls = applications === 1 ? '5 setsockopt' : `${applications} × 5 setsockopt`;
+      const percent = target === 'percent' ? 3 : undefined;
+      section.checks.push(
+        overhead(`${name}: policy overhead (throughput)`, result.rate, 'rate', percent),
+        overhead(`${name}: policy overhead (CPU per ${per})`, result.cpu, 'cost', percent),
+      );
+      if (applications > 0) section.checks.push(floorShare(`${name}: system-call floor of the overhead (${calls})`, result, applications));
+      if (target === 'floor') section.checks.push(overFloor(`${name}: overhead ÷ floor (CPU)`, result, applications, 1.3));
+      section.checks.push(overhead(`${name}: overhead of the per-socket path (CPU per ${per})`, result.cpu, 'cost', undefined, 'with policy, per socket'));
+    }
+  } finally {
+    if (!('error' in pg)) await pg.stop();
   }
   return section;
 }

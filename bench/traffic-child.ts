@@ -6,14 +6,14 @@
 import * as http from 'node:http';
 
 import { loadInstall } from './env';
-import { CONCURRENCY, connectCycles, cycleServer, HTTP_CONCURRENCY, httpRequests, httpServer, POLICY } from './traffic';
+import { CONCURRENCY, connectCycles, cycleServer, HTTP_CONCURRENCY, httpRequests, httpServer, PG_CONCURRENCY, PG_PORT_VARIABLE, pgConnects, pgPool, pgQueries, POLICY } from './traffic';
 
 async function main(): Promise<void> {
   const [mode, kind, countText, warmupText] = process.argv.slice(2);
   const count = Number(countText);
   const warmup = Number(warmupText);
-  if (!['plain', 'policy', 'filtered'].includes(mode ?? '') || !['connect', 'keepalive', 'close'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
-    throw new Error('usage: traffic-child plain|policy|filtered connect|keepalive|close COUNT WARMUP');
+  if (!['plain', 'policy', 'filtered'].includes(mode ?? '') || !['connect', 'keepalive', 'close', 'pg-query', 'pg-connect'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
+    throw new Error('usage: traffic-child plain|policy|filtered connect|keepalive|close|pg-query|pg-connect COUNT WARMUP');
   }
   if (mode !== 'plain') {
     const loaded = loadInstall();
@@ -27,6 +27,21 @@ async function main(): Promise<void> {
     const sample = await connectCycles(server.port, count, CONCURRENCY);
     await server.close();
     process.stdout.write(JSON.stringify(sample) + '\n');
+    return;
+  }
+  if (kind === 'pg-query' || kind === 'pg-connect') {
+    const port = Number(process.env[PG_PORT_VARIABLE]);
+    if (!(port > 0)) throw new Error(`bench: the pg patterns need ${PG_PORT_VARIABLE}`);
+    if (kind === 'pg-connect') {
+      await pgConnects(port, warmup, PG_CONCURRENCY);
+      process.stdout.write(`${JSON.stringify(await pgConnects(port, count, PG_CONCURRENCY))}\n`);
+      return;
+    }
+    const pool = await pgPool(port);
+    await pgQueries(pool, warmup, PG_CONCURRENCY);
+    const sample = await pgQueries(pool, count, PG_CONCURRENCY);
+    await pool.end();
+    process.stdout.write(`${JSON.stringify(sample)}\n`);
     return;
   }
   const web = await httpServer();

@@ -7,7 +7,12 @@ import * as net from 'node:net';
 import { startWatch, stopWatch, type Sample } from './interleave';
 
 /** Comparison 3's traffic patterns (bench/traffic-child.ts runs one). */
-export type TrafficKind = 'connect' | 'keepalive' | 'close';
+export type TrafficKind = 'connect' | 'keepalive' | 'close' | 'pg-query' | 'pg-connect';
+/** The environment variable that gives the pg patterns' children the server's port. */
+export const PG_PORT_VARIABLE = 'TCP_KEEPALIVE_BENCH_PG_PORT';
+/** Queries in flight through the pool (twice its size), and connections in flight. */
+export const PG_CONCURRENCY = 8;
+export const PG_POOL_SIZE = 4;
 /** The policy installed for comparisons 3 and 4. */
 export const POLICY = 'general';
 /** Connections (or new-connection requests) in flight. */
@@ -123,3 +128,36 @@ export function httpRequests(port: number, agent: http.Agent, n: number, concurr
     req.once('error', fail);
   });
 }
+
+type Pg = typeof import('pg');
+// pg is loaded by the pg patterns' children only.
+const pg = (): Pg => require('pg') as Pg;
+const pgConfig = (port: number) => ({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+
+/** A pool of PG_POOL_SIZE connections to the PostgreSQL on `port`, every connection open. */
+export async function pgPool(port: number): Promise<import('pg').Pool> {
+  const pool = new (pg().Pool)({ ...pgConfig(port), max: PG_POOL_SIZE });
+  const clients = await Promise.all(Array.from({ length: PG_POOL_SIZE }, () => pool.connect()));
+  for (const c of clients) c.release();
+  return pool;
+}
+
+/** `n` queries (SELECT 1) through the pool, `concurrency` at a time: the connections stay open. */
+export function pgQueries(pool: import('pg').Pool, n: number, concurrency: number): Promise<Sample> {
+  return inFlight(n, concurrency, (done, fail) => {
+    pool.query('SELECT 1').then(() => done(), fail);
+  });
+}
+
+/** `n` times a new pg.Client: connect, SELECT 1, end; `concurrency` at a time. */
+export function pgConnects(port: number, n: number, concurrency: number): Promise<Sample> {
+  return inFlight(n, concurrency, (done, fail) => {
+    const client = new (pg().Client)(pgConfig(port));
+    client
+      .connect()
+      .then(() => client.query('SELECT 1'))
+      .then(() => client.end())
+      .then(() => done(), fail);
+  });
+}
+

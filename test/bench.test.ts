@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 
 import type { Results } from '../bench/report-types';
 import { finite, positive, positiveSummary, ratios, rotate, summarize } from '../bench/stats';
+import { dbSupport } from './helpers/servers';
+import { needs } from './helpers/tools';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
@@ -84,8 +86,18 @@ t.test('npm run bench -- --quick produces every comparison, sanely', async (t) =
     'HTTP new connection per request: policy overhead (throughput)',
     'heap retained by the policy (with − without)',
     "require('tcp-keepalive') adds to start",
+    'connect + accept: overhead ÷ floor (CPU)',
+    'connect + accept: overhead of the per-socket path (CPU per cycle)',
+    'HTTP new connection per request: overhead ÷ floor (CPU)',
   ]) {
     t.ok(labels.includes(wanted), `compares: ${wanted}`);
+  }
+  // The pg patterns need a PostgreSQL from Debian (CI installs it).
+  const pg = dbSupport('postgres');
+  if (needs(t, pg.ok, `the bench's pg patterns: ${pg.reason}`)) {
+    for (const wanted of ['pg pool query: policy overhead (throughput)', 'pg new client per query: policy overhead (CPU per client)', 'pg new client per query: system-call floor of the overhead (5 setsockopt)']) {
+      t.ok(labels.includes(wanted), `compares: ${wanted}`);
+    }
   }
 
   const markdown = readFileSync(join(out, 'latest.md'), 'utf8');
