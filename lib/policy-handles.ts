@@ -20,7 +20,8 @@
 import * as net from 'node:net';
 
 import { applyPreparedFd, readPreparedFd } from './keepalive';
-import { kMark, type ActivePolicy, type Marked, type Target } from './policy-apply';
+import { hasTcpHandle } from './handle';
+import { hasPolicy, kMark, type ActivePolicy, type Marked, type Target } from './policy-apply';
 
 /** An accepted socket inherits its listener's keepalive settings (verified per OS). */
 export const LISTENERS_PASS_ON = process.platform === 'linux';
@@ -41,7 +42,8 @@ const kListenerTarget = Symbol('tcpKeepaliveListenerTarget');
 const kListenerBefore = Symbol('tcpKeepaliveListenerBefore');
 
 type TcpHandle = { fd?: number } & Record<symbol, unknown>;
-type HandleMethod = (this: TcpHandle, ...args: unknown[]) => unknown;
+// As policy-patch.ts's hooks hold methods: called only through Reflect.apply.
+type HandleMethod = (this: never, ...args: never[]) => unknown;
 
 let tcpPrototype: object | null | undefined;
 let ownerSymbol: symbol | undefined;
@@ -63,9 +65,8 @@ export function findTcpPrototype(): object | null {
   } catch {
     // ERR_SOCKET_BAD_PORT, thrown after the handle was made
   }
-  const handle = (socket as unknown as { _handle: object | null })._handle;
+  if (hasTcpHandle(socket)) tcpPrototype = Object.getPrototypeOf((socket as unknown as { _handle: object })._handle) as object;
   socket.destroy();
-  if (handle !== null && handle.constructor.name === 'TCP') tcpPrototype = Object.getPrototypeOf(handle) as object;
   return tcpPrototype;
 }
 
@@ -113,9 +114,8 @@ function onHandleConnect(state: HandleHookState, handle: TcpHandle): void {
   if (!(socket instanceof net.Socket)) return;
   const marked = socket as unknown as Marked;
   const policy = state.active()!;
-  const mark = marked[kMark];
   // EARLY, or applied to an earlier attempt of autoSelectFamily (one handle per address tried).
-  if (mark !== EARLY && !(typeof mark === 'object' && mark !== null && (mark as Target).policy === policy)) return;
+  if (marked[kMark] !== EARLY && !hasPolicy(socket, policy)) return;
   const target = uniformTarget(policy, 'client');
   const fd = handle.fd ?? -1;
   if (target === null || fd < 0 || state.turnedOff(socket)) {

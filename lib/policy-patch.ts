@@ -225,8 +225,8 @@ function setKeepAliveWrapper(this: net.Socket, first?: unknown): net.Socket {
     // Node skips the system call when its own record already says "off"
     // (it never saw the policy turn keepalive on), so turn it off here;
     // also on a connecting socket whose handle already got the policy.
+    // (a socket still marked EARLY is left alone by the handle: turnedOff)
     if (isConnected(this) ? targetFor(policy, this) !== null : appliedEarly(this)) turnOff(this);
-    if (own[kMark] === EARLY) own[kMark] = undefined;
     return result;
   }
   turnedOff.delete(this);
@@ -317,8 +317,9 @@ const READ = hook(net.Socket.prototype, 'read', readWrapper as Method);
 const SERVER_EMIT = hook(net.Server.prototype, 'emit', serverEmitWrapper as Method);
 const HOOKS: Hook[] = [CONNECT, SET_KEEPALIVE, READ, SERVER_EMIT];
 
-// The TCP handle's connect, connect6 and listen (policy-handles.ts), added
-// to HOOKS by the first patch(): finding the handle class makes a handle.
+// The TCP handle's connect, connect6, listen, bind and bind6
+// (policy-handles.ts), added to HOOKS by the first patch(): finding the
+// handle class makes a handle.
 const handleState: HandleHookState = { active: () => active, turnedOff: (socket) => turnedOff.has(socket), warn: warnOnce };
 let handleConnect: Hook | null | undefined;
 
@@ -333,12 +334,10 @@ function addHandleHooks(): void {
   const proto = findTcpPrototype();
   handleConnect = null;
   if (proto === null) return;
-  const state = handleState;
-  handleConnect = handleHook(proto, 'connect', (original) => connectHook(state, original as never) as Method);
-  HOOKS.push(handleConnect, handleHook(proto, 'connect6', (original) => connectHook(state, original as never) as Method));
-  HOOKS.push(handleHook(proto, 'listen', (original) => listenHook(state, original as never) as Method));
-  HOOKS.push(handleHook(proto, 'bind', (original) => bindHook(original as never) as Method));
-  HOOKS.push(handleHook(proto, 'bind6', (original) => bindHook(original as never) as Method));
+  handleConnect = handleHook(proto, 'connect', (original) => connectHook(handleState, original));
+  HOOKS.push(handleConnect, handleHook(proto, 'connect6', (original) => connectHook(handleState, original)));
+  HOOKS.push(handleHook(proto, 'listen', (original) => listenHook(handleState, original)));
+  HOOKS.push(handleHook(proto, 'bind', bindHook), handleHook(proto, 'bind6', bindHook));
 }
 
 function mirror(wrapper: Method, original: Method): void {
