@@ -15,13 +15,22 @@ import { finiteSummary, positive, positiveSummary, ratios, rotate } from './stat
 import { dbSupport, startPostgres } from '../test/helpers/servers';
 import { CONCURRENCY, HTTP_CONCURRENCY, httpRequests, httpServer, PG_CONCURRENCY, PG_POOL_SIZE, PG_PORT_VARIABLE, POLICY, type TrafficKind } from './traffic';
 
-type Setting = 'without policy' | 'with policy' | 'with policy, per socket';
+type Setting = 'without policy' | 'with policy' | 'with policy, per socket' | 'with policy, records received';
 // 'per socket': the same policy with a filter that accepts every socket,
 // which takes each connection through the per-socket path (listeners on
 // the client, a system call per accepted socket) instead of the TCP
 // handle's (lib/policy-handles.ts): what the handle path saves.
 const SETTINGS: readonly Setting[] = ['without policy', 'with policy', 'with policy, per socket'];
-const MODE: Record<Setting, string> = { 'without policy': 'plain', 'with policy': 'policy', 'with policy, per socket': 'filtered' };
+// 'records received': the same policy with an onConnectionEnd listener
+// (a record built for every ended connection, lib/ends.ts), on the
+// connection patterns only: what receiving records costs over the policy.
+const WITH_RECORDS: readonly Setting[] = [...SETTINGS, 'with policy, records received'];
+const MODE: Record<Setting, string> = {
+  'without policy': 'plain',
+  'with policy': 'policy',
+  'with policy, per socket': 'filtered',
+  'with policy, records received': 'records',
+};
 
 interface Rounds {
   /** Operations per second (wall clock), per round. */
@@ -33,13 +42,13 @@ interface Rounds {
 }
 
 /** `rounds` rounds of `kind` with and without the policy, alternating which goes first, and a floor sample each round. */
-async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perRound: number): Promise<Rounds> {
+async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perRound: number, settings: readonly Setting[]): Promise<Rounds> {
   const script = join(__dirname, 'traffic-child.js');
   const warmup = Math.max(50, 2 * perRound);
-  const result: Rounds = { rate: new Map(SETTINGS.map((s) => [s, []])), cpu: new Map(SETTINGS.map((s) => [s, []])), floorApply: [] };
+  const result: Rounds = { rate: new Map(settings.map((s) => [s, []])), cpu: new Map(settings.map((s) => [s, []])), floorApply: [] };
   const floorCount = Math.max(100, perRound);
   for (let round = 0; round < rounds; round++) {
-    for (const s of rotate(SETTINGS, round)) {
+    for (const s of rotate(settings, round)) {
       const sample = await runChild<Sample>(script, [MODE[s], kind, String(perRound), String(warmup)]);
       result.rate.get(s)!.push(positive(`${kind} ${s} rate`, (perRound * 1e9) / sample.wall));
       result.cpu.get(s)!.push(positive(`${kind} ${s} CPU`, sample.cpu / perRound / 1000));
@@ -51,8 +60,15 @@ async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perR
 }
 
 /** Per round: (1 − with ÷ without) × 100 for rates, (with ÷ without − 1) × 100 for costs. */
-function overhead(label: string, series: Map<Setting, number[]>, kind: 'rate' | 'cost', target?: number, setting: Setting = 'with policy'): Check {
-  const r = ratios(series.get(setting)!, series.get('without policy')!);
+function overhead(
+  label: string,
+  series: Map<Setting, number[]>,
+  kind: 'rate' | 'cost',
+  target?: number,
+  setting: Setting = 'with policy',
+  baseline: Setting = 'without policy',
+): Check {
+  const r = ratios(series.get(setting)!, series.get(baseline)!);
   const perRound = r.map((x) => (kind === 'rate' ? 1 - x : x - 1) * 100);
   const summary = finiteSummary(label, perRound);
   const check: Check = { label, unit: '%', summary };
@@ -93,9 +109,10 @@ function overFloor(label: string, rounds: Rounds, applications: number, target: 
 const ENDS_APPLYING = process.platform === 'linux' ? 1 : 2;
 
 function measuresOf(what: string, unit: string, rounds: Rounds): Measure[] {
+  const settings = [...rounds.rate.keys()];
   return [
-    ...SETTINGS.map((s) => ({ label: `${what}, ${s}`, unit, summary: positiveSummary(`${what} ${s}`, rounds.rate.get(s)!) })),
-    ...SETTINGS.map((s) => ({ label: `${what}, ${s}: CPU per operation`, unit: 'µs', summary: positiveSummary(`${what} ${s} CPU`, rounds.cpu.get(s)!) })),
+    ...settings.map((s) => ({ label: `${what}, ${s}`, unit, summary: positiveSummary(`${what} ${s}`, rounds.rate.get(s)!) })),
+    ...settings.map((s) => ({ label: `${what}, ${s}: CPU per operation`, unit: 'µs', summary: positiveSummary(`${what} ${s} CPU`, rounds.cpu.get(s)!) })),
   ];
 }
 
@@ -181,11 +198,21 @@ export async function connectionSection(scale: Scale, install: { error: string }
   }
 
   // Each traffic pattern, how many policy applications one operation makes, and what it is judged on.
-  type Pattern = { kind: TrafficKind; name: string; unit: string; rounds: number; perRound: number; per: string; applications: number; target: 'floor' | 'percent' | null };
+  type Pattern = {
+    kind: TrafficKind;
+    name: string;
+    unit: string;
+    rounds: number;
+    perRound: number;
+    per: string;
+    applications: number;
+    target: 'floor' | 'percent' | null;
+    settings?: readonly Setting[];
+  };
   const patterns: Pattern[] = [
-    { kind: 'connect', name: 'connect + accept', unit: 'cycles/s', rounds: scale.connectRounds, perRound: cyclesPerRound, per: 'cycle', applications: ENDS_APPLYING, target: 'floor' },
+    { kind: 'connect', name: 'connect + accept', unit: 'cycles/s', rounds: scale.connectRounds, perRound: cyclesPerRound, per: 'cycle', applications: ENDS_APPLYING, target: 'floor', settings: WITH_RECORDS },
     { kind: 'keepalive', name: 'HTTP keep-alive agent', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: 1, target: 'percent' },
-    { kind: 'close', name: 'HTTP new connection per request', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: ENDS_APPLYING, target: 'floor' },
+    { kind: 'close', name: 'HTTP new connection per request', unit: 'req/s', rounds: scale.httpRounds, perRound: requestsPerRound, per: 'request', applications: ENDS_APPLYING, target: 'floor', settings: WITH_RECORDS },
   ];
   if (!('error' in pg)) {
     patterns.push(
@@ -194,8 +221,8 @@ export async function connectionSection(scale: Scale, install: { error: string }
     );
   }
   try {
-    for (const { kind, name, unit, rounds, perRound, per, applications, target } of patterns) {
-      const result = await interleaved(kind, floor, rounds, perRound);
+    for (const { kind, name, unit, rounds, perRound, per, applications, target, settings = SETTINGS } of patterns) {
+      const result = await interleaved(kind, floor, rounds, perRound, settings);
       section.measures.push(...measuresOf(name, unit, result));
       const calls = applications === 1 ? '5 setsockopt' : `${applications} × 5 setsockopt`;
       const percent = target === 'percent' ? 3 : undefined;
@@ -206,6 +233,11 @@ export async function connectionSection(scale: Scale, install: { error: string }
       if (applications > 0) section.checks.push(floorShare(`${name}: system-call floor of the overhead (${calls})`, result, applications));
       if (target === 'floor') section.checks.push(overFloor(`${name}: overhead ÷ floor (CPU)`, result, applications, 1.3));
       section.checks.push(overhead(`${name}: overhead of the per-socket path (CPU per ${per})`, result.cpu, 'cost', undefined, 'with policy, per socket'));
+      if (settings.includes('with policy, records received')) {
+        section.checks.push(
+          overhead(`${name}: records received, over the policy alone (CPU per ${per})`, result.cpu, 'cost', 1, 'with policy, records received', 'with policy'),
+        );
+      }
     }
   } finally {
     if (!('error' in pg)) await pg.stop();

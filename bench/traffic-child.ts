@@ -5,15 +5,20 @@
 // then the timed operations, and prints their elapsed and CPU time.
 import * as http from 'node:http';
 
-import { loadInstall } from './env';
+import { loadInstall, loadPackage } from './env';
 import { CONCURRENCY, connectCycles, cycleServer, HTTP_CONCURRENCY, httpRequests, httpServer, PG_CONCURRENCY, PG_PORT_VARIABLE, pgConnects, pgPool, pgQueries, POLICY } from './traffic';
+
+/** In records mode, each timed connection's two ends (and the warm-up's) must have been received. */
+function receivedRecords(mode: string | undefined, records: number, count: number): void {
+  if (mode === 'records' && records < 2 * count) throw new Error(`bench: ${records} connection-end records for ${count} connections`);
+}
 
 async function main(): Promise<void> {
   const [mode, kind, countText, warmupText] = process.argv.slice(2);
   const count = Number(countText);
   const warmup = Number(warmupText);
-  if (!['plain', 'policy', 'filtered'].includes(mode ?? '') || !['connect', 'keepalive', 'close', 'pg-query', 'pg-connect'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
-    throw new Error('usage: traffic-child plain|policy|filtered connect|keepalive|close|pg-query|pg-connect COUNT WARMUP');
+  if (!['plain', 'policy', 'filtered', 'records'].includes(mode ?? '') || !['connect', 'keepalive', 'close', 'pg-query', 'pg-connect'].includes(kind ?? '') || !(count > 0) || !(warmup >= 0)) {
+    throw new Error('usage: traffic-child plain|policy|filtered|records connect|keepalive|close|pg-query|pg-connect COUNT WARMUP');
   }
   if (mode !== 'plain') {
     const loaded = loadInstall();
@@ -21,11 +26,15 @@ async function main(): Promise<void> {
     // filtered: every socket passes the filter, through the per-socket path
     loaded.install(POLICY, mode === 'filtered' ? { filter: () => true } : undefined);
   }
+  // records: a record for every ended connection, received by a listener that keeps a count.
+  let records = 0;
+  if (mode === 'records') loadPackage().onConnectionEnd(() => void records++);
   if (kind === 'connect') {
     const server = await cycleServer();
     await connectCycles(server.port, warmup, CONCURRENCY);
     const sample = await connectCycles(server.port, count, CONCURRENCY);
     await server.close();
+    receivedRecords(mode, records, count);
     process.stdout.write(JSON.stringify(sample) + '\n');
     return;
   }
@@ -59,6 +68,7 @@ async function main(): Promise<void> {
   agent.destroy();
   await web.close();
   if (close && connections < count) throw new Error(`bench: ${count} requests with Connection: close made ${connections} connections`);
+  if (close) receivedRecords(mode, records, count);
   process.stdout.write(JSON.stringify(sample) + '\n');
 }
 

@@ -9,6 +9,10 @@
 //                       (matchers as policy-rules.ts reads them; a rule's
 //                       policy is any of the above, "off" included).
 //   TCP_KEEPALIVE_SIDE  "both" (default), "clients" or "servers".
+//   TCP_KEEPALIVE_LOG   "off" (default), "abnormal" (one line on stderr
+//                       per connection that ended by keepalive, userTimeout,
+//                       the retransmission limit, a reset or an error) or
+//                       "all" (every end, clean ones too).
 //
 // Anything else is an error that names the variable, the bad part and what
 // is allowed: the register entry stops the process with it. No fallback.
@@ -22,6 +26,21 @@ import { supported, type NumericSettingName } from './supported';
 export const POLICY_VARIABLE = 'TCP_KEEPALIVE';
 /** The variable choosing client sockets, server sockets or both. */
 export const SIDE_VARIABLE = 'TCP_KEEPALIVE_SIDE';
+
+/** The variable asking for one stderr line per ended connection. */
+export const LOG_VARIABLE = 'TCP_KEEPALIVE_LOG';
+
+/** Which ended connections TCP_KEEPALIVE_LOG logs. */
+export type EnvLog = 'off' | 'abnormal' | 'all';
+
+/** Reads `TCP_KEEPALIVE_LOG` from `env`. Throws an EnvError when it is invalid. */
+export function logFromEnv(env: NodeJS.ProcessEnv = process.env): EnvLog {
+  const raw = (variableOf(env, LOG_VARIABLE) ?? '').trim();
+  const value = raw.toLowerCase();
+  if (value === '' || value === 'off') return 'off';
+  if (value === 'abnormal' || value === 'all') return value;
+  throw envError(LOG_VARIABLE, raw, raw, `"${raw}" is not a log level`, 'off (the default), abnormal or all');
+}
 
 /** What the environment asks for. */
 export type EnvPolicy =

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'ERR_KEEPALIVE_NOT_CONNECTED'
   | 'ERR_KEEPALIVE_UNSUPPORTED'
   | 'ERR_KEEPALIVE_POLICY'
+  | 'ERR_KEEPALIVE_LISTENER'
+  | 'ERR_KEEPALIVE_NO_OPENTELEMETRY'
   | 'ERR_TCP_KEEPALIVE_ENV';
 
 /** An error thrown by tcp-keepalive for bad input or an unusable socket. */

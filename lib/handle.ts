@@ -12,7 +12,7 @@ interface AddressOut {
 }
 
 /** The parts of Node's internal handles used here (tcp_wrap, tls_wrap). */
-interface InternalHandle {
+export interface InternalHandle {
   readonly fd?: number;
   /** TLSWrap: the stream it wraps (a TCP handle, or JSStream over a JS stream). */
   readonly _parent?: InternalHandle;
@@ -39,6 +39,19 @@ export interface InternalSocket {
 /** A socket's internals, as Node's net.js keeps them. */
 export function internalsOf(socket: Socket): InternalSocket {
   return socket as unknown as InternalSocket;
+}
+
+/** Which end of a connection a socket is. */
+export type Side = 'client' | 'server';
+
+// Set on a socket that arrived connected (from another process, or made
+// over a descriptor): it counts as a server-side socket.
+export const kHandedOver = Symbol('tcpKeepaliveHandedOver');
+
+/** Whether a socket is the server end (accepted, or handed over connected) or the client end. */
+export function sideOf(socket: Socket): Side {
+  const s = internalsOf(socket);
+  return s.server || s._server || s._tlsOptions?.isServer || (socket as unknown as Record<symbol, unknown>)[kHandedOver] === true ? 'server' : 'client';
 }
 
 /** Whether the socket has a live handle and is not connecting (it may be any kind of stream). */
@@ -162,6 +175,17 @@ export function descriptorOf(socket: Socket): number {
   const fd = tcpHandleOf(socket).fd ?? -1;
   if (fd < 0 && process.platform !== 'win32') throw socketClosed();
   return fd;
+}
+
+/**
+ * The TCP handle under a socket that Node is closing (inside _destroy:
+ * `destroyed` is already true, the descriptor still open), or null.
+ */
+export function closingTcpHandleOf(socket: Socket): InternalHandle | null {
+  let handle = internalsOf(socket)._handle;
+  if (handle === null || handle === undefined) return null;
+  if (handle.constructor !== tcpClass && kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
+  return handle.constructor === tcpClass || kindOf(handle) === 'TCP' ? handle : null;
 }
 
 /** The TCP handle under a connected socket (a TLS socket's parent); throws as targetOf does. */

@@ -138,6 +138,37 @@ function unsupportedHealth(cause: KeepaliveSystemError): KeepaliveError {
   return error;
 }
 
+function healthFromOut(): TcpHealth {
+  return {
+    state: (native.stateNames[out[0]!] ?? 'unknown') as TcpState,
+    probes: value(1),
+    retransmits: value(2),
+    backoff: value(3),
+    unacked: value(4),
+    rtoMs: value(5),
+    rttMs: value(6),
+    lastReceivedMs: value(7),
+    lastDataReceivedMs: value(8),
+    lastAckReceivedMs: value(9),
+    lastDataSentMs: value(10),
+    totalRetransmits: value(11),
+    bytesSent: value(12),
+    bytesReceived: value(13),
+    source: healthSource,
+  };
+}
+
+/**
+ * The health of a descriptor, read without checking the socket around it
+ * (the connection-end records read it while Node is closing the socket);
+ * null where the OS refuses or needs more than a descriptor (Windows).
+ * @internal
+ */
+export function readHealthFd(fd: number): TcpHealth | null {
+  if (fd < 0 || native.health(fd, out) < 0) return null;
+  return healthFromOut();
+}
+
 function value(index: number): number | null {
   const v = out[index]!;
   return v < 0 ? null : v;
@@ -160,21 +191,5 @@ export function getHealth(socket: Socket): TcpHealth {
     const error = systemError(rc, binding.syscallNames[out[HealthOut.Syscall]!]!, binding.optionNames[out[HealthOut.Option]!]!);
     throw error.code === 'ENOTSUP' && supported.platform === 'win32' ? unsupportedHealth(error) : error;
   }
-  return {
-    state: (native.stateNames[out[0]!] ?? 'unknown') as TcpState,
-    probes: value(1),
-    retransmits: value(2),
-    backoff: value(3),
-    unacked: value(4),
-    rtoMs: value(5),
-    rttMs: value(6),
-    lastReceivedMs: value(7),
-    lastDataReceivedMs: value(8),
-    lastAckReceivedMs: value(9),
-    lastDataSentMs: value(10),
-    totalRetransmits: value(11),
-    bytesSent: value(12),
-    bytesReceived: value(13),
-    source: healthSource,
-  };
+  return healthFromOut();
 }

@@ -20,9 +20,15 @@ export { install, currentPolicy, policyApplied, attachPolicy, resolvePolicy, pol
 export type { PolicySpec, PolicySettings, PolicyHandle, InstallOptions, Side, AppliedPolicy, PolicyMatch, PolicyRule, PolicyRules, ResolvedRule } from './policy';
 export { presets, presetNames, presetSettings, isPresetName, defaultPresetName } from './presets';
 export type { Preset, PresetName, PresetSettings } from './presets';
-export { parsePolicySpec, parsePolicyRules, isRulesText, policyFromEnv, POLICY_VARIABLE, SIDE_VARIABLE } from './env';
-export type { EnvPolicy, EnvError, EnvRules } from './env';
+export { parsePolicySpec, parsePolicyRules, isRulesText, policyFromEnv, logFromEnv, POLICY_VARIABLE, SIDE_VARIABLE, LOG_VARIABLE } from './env';
+export type { EnvPolicy, EnvError, EnvRules, EnvLog } from './env';
 export { createHttpAgent, createHttpsAgent, createUndiciConnector, createUndiciDispatcher, pgStream, mysqlStream } from './agents';
 export type { UndiciConnector, UndiciModule, MysqlStreamOptions } from './agents';
 export { getHealth, healthFields, healthSource } from './health';
 export type { TcpHealth, TcpState, HealthField } from './health';
+export { onConnectionEnd, connectionCounters, CONNECTION_END_CHANNEL } from './ends';
+export type { ConnectionEnd, ConnectionCounters, EndAddress, EndSettings, EndReason } from './ends';
+export { END_REASONS } from './outcome';
+export { endLine, ABNORMAL_REASONS } from './ends-text';
+export { enableMetrics, METRIC_NAMES } from './ends-metrics';
+export type { MetricsOptions, MetricsMeter, MetricsMeterProvider } from './ends-metrics';

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 
 import { binding, Field, FIELD_COUNT, KEEP, Out } from './binding';
 import { computeDetectAfter } from './detect';
+import { track } from './ends';
 import { hideOwnFrames, systemError, notConnected, outOfRange } from './errors';
 import { descriptorOf, isPending, onceConnected, targetOf, type Target } from './handle';
 import { supported, SETTING_FIELDS } from './supported';
@@ -114,7 +115,9 @@ function apply(socket: Socket, options: ValidOptions): KeepaliveState {
   if (UNREADABLE.length > 0) rememberUnreadable(socket);
   for (const field of UNSETTABLE) request[field] = KEEP;
   nativeSet(target);
-  return stateFrom(socket);
+  const state = stateFrom(socket);
+  track(socket, state);
+  return state;
 }
 
 /** idle + interval × count of the settings the socket will have. */

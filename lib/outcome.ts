@@ -1,10 +1,35 @@
 // How a TCP connection ended, decided from plain facts: the error the socket
-// reported, whether the peer sent FIN, who closed it, the last health
-// reading and the settings in force. Pure: no sockets, no clocks.
+// reported, whether the peer sent FIN, who closed it, what the kernel knew
+// (TCP_INFO read before the descriptor closed, or the CLI's last reading) and
+// the settings in force. Pure: no sockets, no clocks. The one classifier of
+// the package: connection-end records (ends.ts) and `probe --watch` use it.
 import type { TcpHealth } from './health';
 
-/** How a connection ended, in one word. */
-export type EndCause = 'timeout' | 'reset' | 'fin' | 'error' | 'interrupted' | 'duration';
+/** How a connection ended, in one word (the CLI's exit codes follow it). */
+export type EndCause = 'timeout' | 'reset' | 'fin' | 'error' | 'local' | 'interrupted' | 'duration';
+
+/**
+ * Why a connection ended, as the connection-end records report it:
+ * - 'keepalive': the peer stopped answering keepalive probes (nothing unacknowledged);
+ * - 'user-timeout': data in flight went unacknowledged past `userTimeout`;
+ * - 'retransmission': data in flight, no `userTimeout`: the OS's own retransmission limit;
+ * - 'reset': an RST (from the peer, or a middlebox that forgot the flow);
+ * - 'peer-closed': the peer closed it (FIN);
+ * - 'local': this process closed or destroyed it;
+ * - 'unknown': another error (the record says which).
+ */
+export type EndReason = 'keepalive' | 'user-timeout' | 'retransmission' | 'reset' | 'peer-closed' | 'local' | 'unknown';
+
+/** Every EndReason, in the order the docs and the counters list them. */
+export const END_REASONS: readonly EndReason[] = Object.freeze([
+  'keepalive',
+  'user-timeout',
+  'retransmission',
+  'reset',
+  'peer-closed',
+  'local',
+  'unknown',
+] as const);
 
 /** How it ended, in more detail: what the kernel was doing when it gave up. */
 export type EndDetail =
@@ -38,22 +63,27 @@ export type EndHealth = Pick<TcpHealth, 'probes' | 'retransmits' | 'unacked'>;
 
 /** What was known when the connection closed. */
 export interface EndFacts {
-  /** This side closed it on purpose: 'interrupted' (a signal) or 'duration' (a time limit); null when it did not. */
-  closedBy: 'interrupted' | 'duration' | null;
+  /**
+   * This side closed it: 'local' (the application destroyed or ended it),
+   * 'interrupted' (the CLI, on a signal) or 'duration' (the CLI's time
+   * limit); null when it did not.
+   */
+  closedBy: 'local' | 'interrupted' | 'duration' | null;
   /** The error the socket reported, or null. */
   error: { code: string | null; message: string } | null;
   /** The peer sent FIN. */
   peerEnded: boolean;
-  /** The last health reading before the end; null when none was read. */
+  /** What the kernel reported at the end (or the last reading before it); null when nothing was read. */
   health: EndHealth | null;
   /** The most keepalive probes seen unanswered at once, and the most retransmissions, before the end (0 when unknown). */
   peakProbes: number;
   peakRetransmits: number;
-  /** Settings in force: count (keepalive probes before the kernel gives up). */
-  settings: { count: number };
+  /** Settings in force: count (keepalive probes before the kernel gives up) and userTimeout (seconds, 0 = none). */
+  settings: { count: number; userTimeout: number };
 }
 
 export interface Outcome {
+  reason: EndReason;
   cause: EndCause;
   detail: EndDetail;
   /** The socket error's code, or null. */
@@ -66,6 +96,12 @@ export interface Outcome {
   probesUnanswered: number;
   /** Retransmissions of unacknowledged data at the end. */
   retransmissions: number;
+  /**
+   * What decided it: 'tcp-info' when the kernel's view was known, 'error-code'
+   * when only the error code and the settings were (keepalive and a
+   * retransmission limit then look alike: both are ETIMEDOUT).
+   */
+  source: 'tcp-info' | 'error-code';
 }
 
 function dataInFlight(health: EndHealth | null): boolean {
@@ -96,6 +132,22 @@ function detailOf(cause: EndCause, facts: EndFacts): EndDetail {
   }
 }
 
+function reasonOf(cause: EndCause, detail: EndDetail, facts: EndFacts): EndReason {
+  switch (cause) {
+    case 'timeout':
+      if (detail === 'probes-unanswered') return 'keepalive';
+      return facts.settings.userTimeout > 0 ? 'user-timeout' : 'retransmission';
+    case 'reset':
+      return 'reset';
+    case 'fin':
+      return 'peer-closed';
+    case 'error':
+      return 'unknown';
+    default:
+      return 'local';
+  }
+}
+
 /** How the connection ended, from what was known when it closed. */
 export function classifyEnd(facts: EndFacts): Outcome {
   const cause = causeOf(facts);
@@ -103,6 +155,7 @@ export function classifyEnd(facts: EndFacts): Outcome {
   const code = facts.error?.code ?? null;
   const probes = Math.max(facts.peakProbes, facts.health?.probes ?? 0);
   return {
+    reason: reasonOf(cause, detail, facts),
     cause,
     detail,
     code,
@@ -110,5 +163,6 @@ export function classifyEnd(facts: EndFacts): Outcome {
     substituted: cause === 'timeout' && code !== 'ETIMEDOUT',
     probesUnanswered: detail === 'probes-unanswered' ? probes || facts.settings.count : probes,
     retransmissions: Math.max(facts.peakRetransmits, facts.health?.retransmits ?? 0),
+    source: facts.health !== null || facts.peakProbes > 0 || facts.peakRetransmits > 0 ? 'tcp-info' : 'error-code',
   };
 }

@@ -5,14 +5,15 @@
 // (policy-attach.ts).
 import type * as net from 'node:net';
 
-import { internalsOf, keepaliveRecordOf } from './handle';
+import { track } from './ends';
+import { keepaliveRecordOf, sideOf } from './handle';
 import { applyPrepared, applyValidated, prepareSettings, setKeepalive } from './keepalive';
 import { ruleIndexFor, type Matcher, type ResolvedRule } from './policy-rules';
 import type { PolicySettings } from './policy-spec';
 import { validOptions, type ValidOptions } from './validate';
 
-/** Which end of a connection a socket is. */
-export type Side = 'client' | 'server';
+export type { Side } from './handle';
+import type { Side } from './handle';
 
 export type Filter = (socket: net.Socket, side: Side) => boolean;
 
@@ -55,9 +56,7 @@ export type Marked = Record<symbol, unknown>;
 // connection.
 export const kMark = Symbol('tcpKeepalivePolicy');
 export const AWAITING = Symbol('awaiting connect');
-// Set on a socket that arrived connected (from another process, or made
-// over a descriptor): it counts as a server-side socket.
-export const kHandedOver = Symbol('tcpKeepaliveHandedOver');
+export { kHandedOver, sideOf } from './handle';
 
 // Errors that mean "not a socket the policy can apply to": left alone silently.
 const IGNORED = new Set(['ERR_SOCKET_CLOSED', 'ERR_KEEPALIVE_NOT_TCP', 'ERR_KEEPALIVE_NOT_CONNECTED']);
@@ -86,11 +85,6 @@ export function activePolicy(
     policy.target = targetOf(policy, settings as PolicySettings, undefined);
   }
   return policy;
-}
-
-export function sideOf(socket: net.Socket): Side {
-  const s = internalsOf(socket);
-  return s.server || s._server || s._tlsOptions?.isServer || (socket as unknown as Marked)[kHandedOver] === true ? 'server' : 'client';
 }
 
 /** The target for this connected socket, or null when the policy leaves it alone; decided once per socket. */
@@ -135,6 +129,7 @@ export function applyPolicy(target: Target, socket: net.Socket): void {
     if (target.prepared !== null) applyPrepared(socket, target.prepared);
     else applyValidated(socket, target.valid);
     (socket as unknown as Marked)[kMark] = target;
+    track(socket, target);
   } catch (error) {
     const code = (error as Coded).code;
     if (code === 'ERR_KEEPALIVE_NOT_TCP') target.policy.decisions.set(socket, null);

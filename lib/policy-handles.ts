@@ -19,6 +19,7 @@
 // same; Windows exposes no descriptor on the handle at all.
 import * as net from 'node:net';
 
+import { track } from './ends';
 import { applyPreparedFd, readPreparedFd } from './keepalive';
 import { hasTcpHandle } from './handle';
 import { hasPolicy, kMark, type ActivePolicy, type Marked, type Target } from './policy-apply';
@@ -104,12 +105,12 @@ export function uniformTarget(policy: ActivePolicy, side: 'client' | 'server'): 
 export function connectHook(state: HandleHookState, original: () => HandleMethod | undefined): HandleMethod {
   return function connect(this: TcpHandle): unknown {
     const result = Reflect.apply(original()!, this, arguments);
-    if (result === 0 && state.active() !== null) onHandleConnect(state, this);
+    if (result === 0 && state.active() !== null) onHandleConnect(state, this, arguments[1], arguments[2]);
     return result;
   };
 }
 
-function onHandleConnect(state: HandleHookState, handle: TcpHandle): void {
+function onHandleConnect(state: HandleHookState, handle: TcpHandle, address: unknown, port: unknown): void {
   const socket = ownerOf(handle);
   if (!(socket instanceof net.Socket)) return;
   const marked = socket as unknown as Marked;
@@ -125,6 +126,7 @@ function onHandleConnect(state: HandleHookState, handle: TcpHandle): void {
   try {
     applyPreparedFd(fd, target.prepared!);
     marked[kMark] = target;
+    track(socket, target, typeof address === 'string' && typeof port === 'number' ? { address, port } : undefined);
   } catch (error) {
     marked[kMark] = undefined;
     state.warn(policy, error as Error, 'could not apply the keepalive policy');

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 
+import { track } from './ends';
 import { hideOwnFrames } from './errors';
 import { handleKind, hasTcpHandle, internalsOf, isConnected, keepaliveRecordOf } from './handle';
 import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kHandedOver, kMark, targetFor, turnedOn, turnOff, warnOnce, type ActivePolicy, type Marked, type Side } from './policy-apply';
@@ -259,8 +260,10 @@ function onServerSocket(server: net.Server, socket: unknown): void {
   const target = targetFor(policy, socket);
   if (target === null) return;
   // Inherited from the listener (policy-handles.ts): no system call.
-  if (passedOn(server, target)) (socket as unknown as Marked)[kMark] = target;
-  else applyPolicy(target, socket);
+  if (passedOn(server, target)) {
+    (socket as unknown as Marked)[kMark] = target;
+    track(socket, target);
+  } else applyPolicy(target, socket);
 }
 
 // A socket made with a handle or a descriptor (a socket received from

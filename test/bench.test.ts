@@ -89,6 +89,8 @@ t.test('npm run bench -- --quick produces every comparison, sanely', async (t) =
     'connect + accept: overhead ÷ floor (CPU)',
     'connect + accept: overhead of the per-socket path (CPU per cycle)',
     'HTTP new connection per request: overhead ÷ floor (CPU)',
+    'connect + accept: records received, over the policy alone (CPU per cycle)',
+    'HTTP new connection per request: records received, over the policy alone (CPU per request)',
   ]) {
     t.ok(labels.includes(wanted), `compares: ${wanted}`);
   }

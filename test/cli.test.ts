@@ -208,7 +208,7 @@ t.test('probe --watch: how the connection ended (FIN, RST) and exit codes', { bu
   const reset = await runCli(t, ['probe', `127.0.0.1:${rst.port}`, '--watch', '--json']);
   t.equal(reset.code, 6, 'RST: exit 6');
   const end = JSON.parse(reset.stdout.trim().split('\n').at(-1)!) as { event: string; cause: string; code: string };
-  t.match(end, { event: 'end', cause: 'reset', code: 'ECONNRESET' });
+  t.match(end, { event: 'end', cause: 'reset', reason: 'reset', code: 'ECONNRESET' });
 
   const refused = await runCli(t, ['probe', `127.0.0.1:${await closedPort(t)}`]);
   t.equal(refused.code, 4, 'nothing listening: exit 4');
@@ -243,7 +243,7 @@ t.test('probe --watch --json: one JSON object per event', { buffered: true }, as
   const events = done.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; t?: number; health?: { state: string } });
   t.same(events.slice(0, 2).map((e) => e.event), ['connected', 'watching']);
   t.ok(events.filter((e) => e.event === 'probe-answered').length >= 1, 'probe-answered events');
-  t.match(events.at(-1), { event: 'end', cause: 'duration', code: null, budget: 3, health: { state: 'established' } });
+  t.match(events.at(-1), { event: 'end', cause: 'duration', reason: 'local', code: null, budget: 3, health: { state: 'established' } });
 });
 
 t.test('probe --watch on a terminal: one status line, redrawn', { buffered: true }, async (t) => {

@@ -6,7 +6,8 @@
 // sent on the same connection. Without the package it is still pending
 // after the bound (Linux retransmits for ~15 minutes); with the package and
 // TCP_KEEPALIVE="idle=2,interval=1,count=2,userTimeout=auto" (user timeout
-// 4 s) it rejects within the bound.
+// 4 s) it rejects within the bound, and TCP_KEEPALIVE_LOG=abnormal writes
+// the line a user would see on stderr: the connection dropped by userTimeout.
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -48,16 +49,19 @@ t.test('a query/request in flight to a vanished host: hangs without, rejects wit
     });
   });
 
-  const runs: Array<{ label: string; kind: 'pg' | 'fetch'; withPackage: boolean; child?: ChildProcess; next?: (ms: number) => Promise<Message | null> }> = [];
+  const runs: Array<{ label: string; kind: 'pg' | 'fetch'; withPackage: boolean; child?: ChildProcess; next?: (ms: number) => Promise<Message | null>; stderr: string }> = [];
   for (const kind of ['pg', 'fetch'] as const) {
-    for (const withPackage of [false, true]) runs.push({ label: `${kind} ${withPackage ? 'with' : 'without'} the package`, kind, withPackage });
+    for (const withPackage of [false, true]) runs.push({ label: `${kind} ${withPackage ? 'with' : 'without'} the package`, kind, withPackage, stderr: '' });
   }
   for (const run of runs) {
     const args = [...(run.withPackage ? ['--require', 'tcp-keepalive/register'] : []), path.join(fixtures, 'hang-client.js'), run.kind, hosts.server.address, run.kind === 'pg' ? '5432' : '8080'];
     run.child = hosts.spawn(hosts.client, process.execPath, args, {
       cwd: root,
-      env: { ...process.env, TCP_KEEPALIVE: SPEC },
+      env: { ...process.env, TCP_KEEPALIVE: SPEC, TCP_KEEPALIVE_LOG: 'abnormal' },
       stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    run.child.stderr!.on('data', (chunk: Buffer) => {
+      if (run.stderr.length < 20_000) run.stderr += chunk.toString();
     });
     run.child.stdin!.on('error', () => {}); // a child that failed early
     run.next = jsonLines<Message>(run.child);
@@ -81,6 +85,13 @@ t.test('a query/request in flight to a vanished host: hangs without, rejects wit
     const outcome = await run.next!(BOUND_MS - (Date.now() - started) + scaled(1000) - 1000);
     t.equal(outcome?.outcome, 'rejected', `${run.label}: rejected within ${BOUND_MS} ms (after ${outcome?.ms} ms: ${outcome?.code} ${outcome?.message})`);
     t.ok(outcome?.ms !== undefined && outcome.ms < BOUND_MS, `${run.label}: took ${outcome?.ms} ms`);
+    const port = run.kind === 'pg' ? 5432 : 8080;
+    const line = run.stderr.split('\n').find((l) => l.includes(`connection to ${hosts.server.address}:${port} `));
+    t.match(
+      line,
+      new RegExp(`^tcp-keepalive: connection to ${hosts.server.address.replaceAll('.', '\\.')}:${port} dropped by userTimeout 4 s: data went unacknowledged after \\d+ retransmissions?, silent [\\d.]+ s \\(after [\\d.]+ s\\)$`),
+      `${run.label}: TCP_KEEPALIVE_LOG=abnormal wrote the end on stderr: ${line}`,
+    );
   }
   for (const run of runs.filter((r) => !r.withPackage)) {
     const outcome = await run.next!(Math.max(0, BOUND_MS - (Date.now() - started)));

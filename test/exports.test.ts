@@ -29,8 +29,10 @@ const EXPORTS: ReadonlyArray<readonly [string, string]> = [
   ['parsePolicyRules', 'env'],
   ['isRulesText', 'env'],
   ['policyFromEnv', 'env'],
+  ['logFromEnv', 'env'],
   ['POLICY_VARIABLE', 'env'],
   ['SIDE_VARIABLE', 'env'],
+  ['LOG_VARIABLE', 'env'],
   ['createHttpAgent', 'agents'],
   ['createHttpsAgent', 'agents'],
   ['createUndiciConnector', 'agents'],
@@ -40,6 +42,14 @@ const EXPORTS: ReadonlyArray<readonly [string, string]> = [
   ['getHealth', 'health'],
   ['healthFields', 'health'],
   ['healthSource', 'health'],
+  ['onConnectionEnd', 'ends'],
+  ['connectionCounters', 'ends'],
+  ['CONNECTION_END_CHANNEL', 'ends'],
+  ['END_REASONS', 'outcome'],
+  ['endLine', 'ends-text'],
+  ['ABNORMAL_REASONS', 'ends-text'],
+  ['enableMetrics', 'ends-metrics'],
+  ['METRIC_NAMES', 'ends-metrics'],
 ];
 
 function node(args: string[], code: string, env: NodeJS.ProcessEnv = {}): unknown {
@@ -125,7 +135,7 @@ t.test('import names every export (Node detects them in dist/index.js)', async (
 
 /** The `export { a, b } from './module'` lines of a declaration file, as [name, module]. */
 function reexports(declarations: string): Array<readonly [string, string]> {
-  return [...declarations.matchAll(/^export \{([^}]*)\} from '\.\/(\w+)';$/gm)].flatMap(([, names, file]) =>
+  return [...declarations.matchAll(/^export \{([^}]*)\} from '\.\/([\w-]+)';$/gm)].flatMap(([, names, file]) =>
     names!.split(',').map((n) => [n.trim(), file!] as const),
   );
 }

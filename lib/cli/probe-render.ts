@@ -166,6 +166,8 @@ export function endText(o: Outcome, c: EndContext): string {
       return `the peer closed the connection (FIN) after ${watched} s`;
     case 'error':
       return `the connection failed: ${o.message !== null ? `${o.code ?? ''} ${o.message}`.trim() : 'closed'} after ${watched} s`;
+    case 'local':
+      return `this process closed the connection after ${watched} s`;
     default:
       return (
         `${o.cause === 'interrupted' ? `stopped by ${stoppedBy(c.signal)}` : `stopped after --duration ${c.durationLimit}`} after ${watched} s; ` +

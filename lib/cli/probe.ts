@@ -187,6 +187,7 @@ const EXIT_FOR: Readonly<Record<EndCause, number>> = {
   reset: EXIT.reset,
   fin: EXIT.closed,
   error: EXIT.failure,
+  local: EXIT.ok,
   interrupted: EXIT.ok,
   duration: EXIT.ok,
 };
@@ -421,7 +422,7 @@ function reportEnd(record: WatchRecord, state: KeepaliveState, input: ProbeInput
     health,
     peakProbes: record.maxProbes,
     peakRetransmits: record.maxRetransmits,
-    settings: { count: state.count },
+    settings: { count: state.count, userTimeout: state.userTimeout },
   });
   const watched = elapsedS(record);
   const silent = silentMs(record);
@@ -441,6 +442,7 @@ function reportEnd(record: WatchRecord, state: KeepaliveState, input: ProbeInput
       JSON.stringify({
         event: 'end',
         cause: outcome.cause,
+        reason: outcome.reason,
         code: outcome.code,
         t: Math.round(watched * 1000) / 1000,
         silentMs: silent !== null ? Math.round(silent) : null,

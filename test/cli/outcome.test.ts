@@ -13,7 +13,7 @@ const facts = (over: Partial<EndFacts>): EndFacts => ({
   health: quiet,
   peakProbes: 0,
   peakRetransmits: 0,
-  settings: { count: 3 },
+  settings: { count: 3, userTimeout: 0 },
   ...over,
 });
 const err = (code: string | null, message = 'x'): EndFacts['error'] => ({ code, message });
@@ -41,6 +41,26 @@ t.test('classifyEnd: cause and detail', async (t) => {
     ['another error', { error: err('EACCES', 'denied') }, { cause: 'error', detail: 'failed', code: 'EACCES', message: 'denied' }],
     ['an error without a code', { error: err(null, 'odd') }, { cause: 'error', code: null, message: 'odd' }],
     ['closed, nobody said why', {}, { cause: 'error', detail: 'failed', message: null }],
+  ];
+  for (const [name, input, expected] of cases) t.match(classifyEnd(facts(input)), expected, name);
+});
+
+t.test('classifyEnd: the reason a record reports, and what decided it', async (t) => {
+  const kernel = (probes: number, retransmits: number): EndFacts['health'] => ({ probes, retransmits, unacked: 0 });
+  const cases: Array<[string, Partial<EndFacts>, Partial<Outcome>]> = [
+    ['keepalive: probes unanswered, as TCP_INFO shows it at the end', { error: err('ETIMEDOUT'), health: kernel(2, 0) }, { reason: 'keepalive', source: 'tcp-info' }],
+    ['keepalive reported as the last soft error', { error: err('EHOSTUNREACH'), health: kernel(3, 0) }, { reason: 'keepalive' }],
+    ['user-timeout: retransmissions with userTimeout set', { error: err('ETIMEDOUT'), health: kernel(0, 4), settings: { count: 3, userTimeout: 3 } }, { reason: 'user-timeout' }],
+    ['retransmission: retransmissions without userTimeout', { error: err('ETIMEDOUT'), health: kernel(0, 4) }, { reason: 'retransmission' }],
+    ['keepalive bounded by userTimeout is still keepalive (probes, no data)', { error: err('ETIMEDOUT'), health: kernel(2, 0), settings: { count: 3, userTimeout: 3 } }, { reason: 'keepalive' }],
+    ['reset', { error: err('ECONNRESET'), health: kernel(1, 0) }, { reason: 'reset' }],
+    ['peer-closed', { peerEnded: true, health: null }, { reason: 'peer-closed' }],
+    ['local: this process closed it', { closedBy: 'local', health: null }, { reason: 'local', cause: 'local' }],
+    ['local, from the CLI: a signal', { closedBy: 'interrupted' }, { reason: 'local' }],
+    ['unknown: another error', { error: err('EPROTO') }, { reason: 'unknown' }],
+    // From the error code alone (the OS reported nothing): every ETIMEDOUT looks like keepalive.
+    ['the error code alone: ETIMEDOUT is keepalive', { error: err('ETIMEDOUT'), health: null }, { reason: 'keepalive', source: 'error-code' }],
+    ['the error code alone cannot see data in flight', { error: err('ETIMEDOUT'), health: null, settings: { count: 3, userTimeout: 3 } }, { reason: 'keepalive', source: 'error-code' }],
   ];
   for (const [name, input, expected] of cases) t.match(classifyEnd(facts(input)), expected, name);
 });

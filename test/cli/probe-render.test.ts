@@ -39,7 +39,7 @@ t.test('statusLine', async (t) => {
   t.equal(statusLine({ ...base, columns: 10 }).length, 20, 'never shorter than 20 columns');
 });
 
-const outcome = (over: Partial<Outcome>): Outcome => ({ cause: 'timeout', detail: 'probes-unanswered', code: 'ETIMEDOUT', message: 'x', substituted: false, probesUnanswered: 3, retransmissions: 0, ...over });
+const outcome = (over: Partial<Outcome>): Outcome => ({ reason: 'keepalive', source: 'tcp-info', cause: 'timeout', detail: 'probes-unanswered', code: 'ETIMEDOUT', message: 'x', substituted: false, probesUnanswered: 3, retransmissions: 0, ...over });
 const context = (over: Partial<EndContext> = {}): EndContext => ({ watchedS: 6.04, silentMs: 4100, unackedForS: null, userTimeout: 0, budget: 4, durationLimit: null, signal: null, lastState: 'established', ...over });
 
 t.test('endText: each way a connection ends', async (t) => {

@@ -103,7 +103,7 @@ t.test('a probe answered with RST (--json): reported as a reset', { buffered: tr
   const events = done.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   t.same(events.slice(0, 2).map((e) => e.event), ['connected', 'watching']);
   const end = events.at(-1)!;
-  t.match(end, { event: 'end', cause: 'reset', code: 'ECONNRESET', budget: 6 });
+  t.match(end, { event: 'end', cause: 'reset', reason: 'reset', code: 'ECONNRESET', budget: 6 });
   t.match(String(end.message), /a keepalive probe was answered with a reset/);
   t.ok((end.maxProbes as number) >= 1, `reset after ${String(end.maxProbes)} unanswered probe(s)`);
   t.ok(events.every((e) => typeof e.event === 'string'), 'every line is one JSON event');

@@ -13,7 +13,7 @@ export function faultsCanRun(t: Test, tools: string[]): boolean {
   const support = netnsSupport();
   if (!needs(t, support.ok, support.reason)) return false;
   for (const tool of ['ss', 'nft', ...tools]) {
-    const pkg = { ss: 'iproute2', nft: 'nftables', tcpdump: 'tcpdump' }[tool] ?? tool;
+    const pkg = { ss: 'iproute2', nft: 'nftables', tcpdump: 'tcpdump', sysctl: 'procps' }[tool] ?? tool;
     if (!needs(t, hasCommand(tool), `${tool} is not installed (Debian package ${pkg})`)) return false;
   }
   return needs(t, fs.existsSync(DIST), `${DIST} is missing: build with npm run build:ts (npm test does)`);

@@ -13,7 +13,7 @@ import * as readline from 'node:readline';
 
 import type { Test } from 'tap';
 
-import type { KeepaliveOptions, KeepaliveState } from '../../lib/index';
+import type { ConnectionEnd, KeepaliveOptions, KeepaliveState } from '../../lib/index';
 import { analyseProbes, startCapture, type Capture, type ProbeReport } from './capture';
 import { twoHosts, type Host, type TwoHosts } from './netns';
 import { ssTimer, type SsTimer } from './ss';
@@ -36,6 +36,8 @@ export interface PeerConfig {
   keepalive: KeepaliveMode;
   /** Server only: never read from the accepted socket (data stays in the kernel). */
   noRead?: boolean;
+  /** Report OpenTelemetry metrics after each record ('metrics', from the real SDK's in-memory exporter). */
+  metrics?: boolean;
 }
 
 /** A line peer.js prints; `t` is its Date.now() when it happened. */
@@ -47,7 +49,18 @@ export type PeerEvent =
   | { event: 'end'; t: number }
   | { event: 'error'; t: number; code: string; message: string }
   | { event: 'close'; t: number; hadError: boolean }
+  | { event: 'ended'; t: number; record: ConnectionEnd }
+  | { event: 'metrics'; t: number; points: MetricPoint[] }
   | { event: 'fatal'; t: number; message: string };
+
+/** One exported OpenTelemetry data point: a counter's value, or a histogram's count and sum. */
+export interface MetricPoint {
+  name: string;
+  attributes: Record<string, string>;
+  value?: number;
+  count?: number;
+  sum?: number;
+}
 
 /** Who owns the resources of a run: a tap test, or the bench's own scope. */
 export type Owner = Pick<Test, 'teardown'>;
@@ -163,7 +176,7 @@ export class Session {
 }
 
 /** Sets up with `make`, then waits until every run of the session has. */
-async function setUp<T>(ticket: ReturnType<Session['join']>, make: () => Promise<T>): Promise<T> {
+export async function setUp<T>(ticket: ReturnType<Session['join']>, make: () => Promise<T>): Promise<T> {
   let made: T;
   try {
     made = await make();
@@ -276,7 +289,7 @@ export function ssSockets(hosts: TwoHosts, host: Host, port: number): string[] {
     .filter((line) => line.trim() !== '');
 }
 
-interface Pair {
+export interface Pair {
   hosts: TwoHosts;
   server: Peer;
   client: Peer;
@@ -285,19 +298,19 @@ interface Pair {
   clientConnected: EventOf<'connected'>;
 }
 
-async function connectedPair(
+export async function connectedPair(
   owner: Owner,
   modes: { server: KeepaliveMode; client: KeepaliveMode },
-  options: { noRead?: boolean; captureOn?: 'server' | 'client' } = {},
+  options: { noRead?: boolean; captureOn?: 'server' | 'client'; metrics?: boolean } = {},
 ): Promise<Pair & { capture?: Capture }> {
   const hosts = twoHosts(owner);
   const address = hosts.server.address;
-  const server = new Peer(hosts, hosts.server, { role: 'server', address, port: PORT, keepalive: modes.server, noRead: options.noRead });
+  const server = new Peer(hosts, hosts.server, { role: 'server', address, port: PORT, keepalive: modes.server, noRead: options.noRead, metrics: options.metrics });
   // Process start-up bounds (scaled under emulation), not kernel intervals.
   await server.expect('listening', scaled(30_000), 'listening');
   // Started before the connection, so the handshake is in the capture too.
   const capture = options.captureOn ? await startCapture(hosts, hosts[options.captureOn]) : undefined;
-  const client = new Peer(hosts, hosts.client, { role: 'client', address, port: PORT, keepalive: modes.client });
+  const client = new Peer(hosts, hosts.client, { role: 'client', address, port: PORT, keepalive: modes.client, metrics: options.metrics });
   const clientConnected = await client.expect('connected', scaled(30_000), 'connection');
   const serverConnected = await server.expect('connected', 5_000, 'accepted connection');
   for (const peer of [server, client]) {
@@ -314,7 +327,7 @@ async function connectedPair(
  * clock starts at zero. Returns the cut time (after `nft` returned) and how
  * long after the pong's arrival it came.
  */
-function syncAndCut(session: Session, pair: Pair, side: 'server' | 'client'): Promise<{ cutAt: number; lagMs: number }> {
+export function syncAndCut(session: Session, pair: Pair, side: 'server' | 'client'): Promise<{ cutAt: number; lagMs: number }> {
   return session.exclusive(async () => {
     const measured = pair[side];
     const from = measured.events.length;

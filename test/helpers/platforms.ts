@@ -292,6 +292,8 @@ export const ARM64_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/faults-middlebox.test.ts': MIDDLEBOX,
   'test/cli/find-idle.test.ts': `${MIDDLEBOX}; and the finder reads when its probes were answered from TCP_INFO, which qemu-user cannot pass through (as health.test.ts)`,
   'test/policy-handles.test.ts': "counts setsockopt calls by running the Node it runs in under strace, not tried through qemu-user; the handle hooks are the same JavaScript on every architecture, and the kernel that passes the settings on is the host's",
+  'test/faults-ends.test.ts': "each record's reason is checked against what TCP_INFO said when the connection ended, and qemu-user cannot pass TCP_INFO through (as health.test.ts: the records would say source 'error-code'); the end hooks are arch-independent JavaScript, run on arm64 by ends.test.ts",
+  'test/ends-syscalls.test.ts': 'counts system calls by running the Node it runs in under strace, not tried through qemu-user (as policy-handles.test.ts)',
   'test/bench.test.ts': "the benchmark compares with net-keepalive, whose FFI addon (ffi-rs) npm installed for this machine's CPU only (@yuuang/ffi-rs-linux-x64-gnu): it cannot load in the arm64 Node",
 };
 
@@ -306,6 +308,8 @@ export const ARM64_SUBTESTS_LEFT_OUT: Readonly<Record<string, string>> = {
   'probe --watch --json: one JSON object per event': TCP_INFO,
   'probe --watch on a terminal: one status line, redrawn': `${TCP_INFO}, ${NO_BINFMT}`,
   'probe --watch on a terminal: Ctrl-C typed at the keyboard': `${TCP_INFO}, ${NO_BINFMT}`,
+  'a reset (the peer destroys with RST): reset on the other end, read from TCP_INFO':
+    "checks that the record was decided from TCP_INFO, which qemu-user cannot pass through (there the record says source 'error-code', with the same reason)",
 };
 
 /**
@@ -319,6 +323,8 @@ export const NODE_VERSIONS_LEFT_OUT: Readonly<Record<string, string>> = {
   'test/faults-heartbeat.test.ts': DETECTION_TABLE,
   'test/faults-middlebox.test.ts': MIDDLEBOX,
   'test/cli/find-idle.test.ts': MIDDLEBOX,
+  'test/faults-ends.test.ts':
+    "each reason made real on the two-host network and checked against TCP_INFO at the end and tcpdump: the kernel's side; the end hooks (Node's _destroy and _final) run on every Node version in ends.test.ts",
   'test/bench.test.ts': BENCH_HARNESS,
 };
 
