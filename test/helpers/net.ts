@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 
+import { getHealth } from '../../lib/health';
 import { tlsCredentials } from './tls';
 
 export interface Teardown {
@@ -110,4 +111,22 @@ export async function unixClient(t: Teardown): Promise<net.Socket> {
   t.teardown(() => void client.destroy());
   await once(client, 'connect');
   return client;
+}
+
+/**
+ * Whether this process can read TCP_INFO (getHealth) on a loopback
+ * connection: not under qemu-user, which passes SOL_TCP getsockopt through
+ * as a 4-byte int (getsockopt EPROTO). Connection-end records are then
+ * decided from the error code alone (source 'error-code').
+ */
+export async function tcpInfoReadable(t: Teardown): Promise<boolean> {
+  const { client } = await tcpPair(t);
+  try {
+    getHealth(client);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.destroy();
+  }
 }
