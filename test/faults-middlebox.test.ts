@@ -157,9 +157,14 @@ async function connectPair(hosts: RoutedHosts, s: Scenario): Promise<{ client: P
 // (a 5 s bound was missed once in CI, with the flow still ESTABLISHED).
 async function roundTrip(from: Peer, to: Peer): Promise<boolean> {
   const mark = from.events.length;
+  const toMark = to.events.length;
   from.command('ping');
   const pong = await from.waitFor((e) => e.event === 'data' && e.text.includes('pong'), scaled(15_000), mark);
-  return pong !== null && to.events.some((e) => e.event === 'data' && e.text.includes('ping'));
+  // The far peer reports the ping on its own stdout pipe, which can reach
+  // this process after the pong it sent has come back through the other
+  // peer's (seen in CI): wait for its line too, bounded.
+  const ping = pong === null ? null : await to.waitFor((e) => e.event === 'data' && e.text.includes('ping'), scaled(5_000), toMark);
+  return ping !== null;
 }
 
 async function run(hosts: RoutedHosts, s: Scenario): Promise<Outcome> {
