@@ -170,7 +170,7 @@ t.test('probe --watch: the kernel holds the settings (ss), probes are answered',
   const run = startCli(t, ['probe', `127.0.0.1:${port}`, '--idle', '1', '--interval', '1', '--count', '3', '--watch', '--duration', '4']);
   const local = Number((await run.waitFor(/from 127\.0\.0\.1:(\d+)/, 10_000))[1]);
   await run.waitFor(/Ctrl-C to stop/, 5000);
-  const timer = await keepaliveTimer(local);
+  const timer = await keepaliveTimer({ localPort: local, remotePort: port });
   t.equal(timer?.name, 'keepalive', 'ss: the keepalive timer runs on the command\'s socket');
   t.ok(timer!.seconds <= 1, `ss: it fires within the 1 s idle (${timer!.seconds} s)`);
   t.equal(sockets[0]!.remotePort, local, 'the server sees the command\'s connection');

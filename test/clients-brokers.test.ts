@@ -154,6 +154,7 @@ for (const library of libraries) {
 interface Seen {
   sockets: number;
   localPort?: number;
+  remotePort?: number;
   keepalive?: Values & { userTimeout: number };
 }
 
@@ -168,7 +169,7 @@ async function protocolClients(t: Test, preload: boolean, ports: Record<string, 
   const seen = (report ?? {}) as Record<string, Seen>;
   for (const [name, s] of Object.entries(seen)) {
     if (s.localPort === undefined || !s.keepalive?.enabled) continue;
-    const timer = await keepaliveTimer(s.localPort, 3000);
+    const timer = await keepaliveTimer(s, 3000);
     t.ok(timer?.name === 'keepalive' && timer.seconds <= s.keepalive.idle! && timer.seconds > s.keepalive.idle! - 5,
       `${name}: ss keepalive timer ${timer ? `${timer.name},${timer.seconds}s` : 'none'} agrees with idle ${s.keepalive.idle}`);
   }

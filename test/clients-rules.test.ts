@@ -27,6 +27,7 @@ const register = path.join(__dirname, '..', 'dist', 'register.js');
 interface Seen {
   sockets: number;
   localPort?: number;
+  remotePort?: number;
   state?: Values & { userTimeout: number };
   rule?: string[] | null;
 }
@@ -68,7 +69,7 @@ async function runFixture(t: Test, preload: boolean, env: Record<string, string>
   for (const name of ['pg', 'redis'] as const) {
     const seen = report[name];
     if (seen?.localPort === undefined || !seen.state?.enabled) continue;
-    const timer = await keepaliveTimer(seen.localPort, 3000);
+    const timer = await keepaliveTimer(seen, 3000);
     t.ok(timer && timer.name === 'keepalive' && timer.seconds <= seen.state.idle! && timer.seconds > (seen.state.idle! >= 10 ? seen.state.idle! - 5 : 0),
       `${name}: ss keepalive timer ${timer ? `${timer.name},${timer.seconds}s` : 'none'} agrees with idle ${seen.state.idle}`);
   }

@@ -25,7 +25,7 @@ t.test("Node's setKeepAlive({...}) sets idle, interval and count (milliseconds i
   nodeSetKeepAlive(client, { enable: true, initialDelay: 30_000, interval: 5_000, count: 4 });
   t.match(getKeepalive(client), { enabled: true, idle: 30, interval: 5, count: 4, source: 'kernel' });
   if (haveSs) {
-    const timer = await keepaliveTimer(client.localPort!);
+    const timer = await keepaliveTimer(client);
     t.ok(timer && timer.name === 'keepalive' && timer.seconds <= 30 && timer.seconds >= 27, `ss: keepalive timer at ${timer?.seconds}s`);
   }
 });

@@ -26,6 +26,7 @@ interface Report {
   when: string;
   state: { enabled: boolean; idle: number; interval: number; count: number; userTimeout: number };
   localPort: number;
+  remotePort: number;
 }
 
 async function handOver(how: 'message' | 'fd', socket: net.Socket, side: string): Promise<{ report: Report; ss: string }> {
@@ -42,7 +43,7 @@ async function handOver(how: 'message' | 'fd', socket: net.Socket, side: string)
     const reported = Promise.race([once(proc, 'message') as Promise<[Report]>, died]);
     if (how === 'message') proc.send('socket', socket);
     const [report] = await reported;
-    const ss = haveSs ? await keepaliveTimer(report.localPort, 3000) : null;
+    const ss = haveSs ? await keepaliveTimer(report, 3000) : null;
     proc.send('done');
     await exited;
     return { report, ss: ss ? `${ss.name},${ss.seconds}` : 'none' };

@@ -68,12 +68,11 @@ export async function expectKeepalive(t: Test, socket: net.Socket, want: Values,
   const state = getKeepalive(socket);
   t.match(state, want, `${label}: getKeepalive ${JSON.stringify(pick(state))}`);
   if (!haveSs || !want.enabled || want.idle === undefined) return;
-  const port = socket.localPort;
-  if (port === undefined) {
-    t.fail(`${label}: socket has no local port`);
+  if (socket.localPort === undefined || socket.remotePort === undefined) {
+    t.fail(`${label}: socket has no local or remote port`);
     return;
   }
-  const timer = await keepaliveTimer(port, 3000, netns);
+  const timer = await keepaliveTimer(socket, 3000, netns);
   const low = want.idle >= 10 ? want.idle - 5 : 0;
   t.ok(
     timer !== null && timer.name === 'keepalive' && timer.seconds <= want.idle && timer.seconds > low,

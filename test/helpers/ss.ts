@@ -21,9 +21,22 @@ function toSeconds(text: string): number {
   return total;
 }
 
-/** The timer of the established TCP connection whose local port is `port`, or null. */
-export function ssTimer(port: number, netns?: string): SsTimer | null {
-  const args = ['-tnoi', 'state', 'established', `( sport = :${port} )`];
+/**
+ * Which connection: its local port alone, or its local and remote ports. On
+ * loopback give both: Linux lets a connection to another destination use the
+ * same local port, and another test file's connection may be the one shown.
+ */
+export type SsPorts = number | { localPort?: number; remotePort?: number };
+
+function filterFor(ports: SsPorts): string {
+  if (typeof ports === 'number') return `( sport = :${ports} )`;
+  if (ports.localPort === undefined || ports.remotePort === undefined) throw new Error('ssTimer: the socket has no local or remote port');
+  return `( sport = :${ports.localPort} and dport = :${ports.remotePort} )`;
+}
+
+/** The timer of the established TCP connection on `ports`, or null. */
+export function ssTimer(ports: SsPorts, netns?: string): SsTimer | null {
+  const args = ['-tnoi', 'state', 'established', filterFor(ports)];
   const output = netns
     ? execFileSync('ip', ['netns', 'exec', netns, 'ss', ...args], { encoding: 'utf8' })
     : execFileSync('ss', args, { encoding: 'utf8' });
@@ -36,10 +49,10 @@ export function ssTimer(port: number, netns?: string): SsTimer | null {
  * The keepalive timer of that connection, waiting up to `waitMs` while
  * another timer (retransmission of data just sent) is shown instead.
  */
-export async function keepaliveTimer(port: number, waitMs = 2000, netns?: string): Promise<SsTimer | null> {
+export async function keepaliveTimer(ports: SsPorts, waitMs = 2000, netns?: string): Promise<SsTimer | null> {
   const deadline = Date.now() + waitMs;
   for (;;) {
-    const timer = ssTimer(port, netns);
+    const timer = ssTimer(ports, netns);
     if (timer?.name === 'keepalive' || Date.now() >= deadline) return timer;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
