@@ -11,7 +11,8 @@
       "conditions": [
         ["OS=='linux'", {
           "sources": ["src/keepalive_posix.cc", "src/keepalive_linux.cc",
-                      "src/health_linux.cc"]
+                      "src/health_linux.cc"],
+          "defines": ["TCPKA_PEER_AFTER_END"]
         }],
         ["OS=='freebsd'", {
           "sources": ["src/keepalive_posix.cc", "src/keepalive_freebsd.cc",

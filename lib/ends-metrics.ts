@@ -5,9 +5,8 @@
 // - tcp_keepalive.connection.detection.duration (histogram, s): the
 //   silence before keepalive, userTimeout or the retransmission limit
 //   declared the connection dead.
-import { addSink, type ConnectionEnd } from './ends';
-import { hideOwnFrames } from './errors';
-import type { KeepaliveError } from './errors';
+import { onConnectionEnd, type ConnectionEnd } from './ends';
+import { hideOwnFrames, noOpenTelemetry } from './errors';
 import { validateKnownKeys, validateObject } from './validate';
 
 /** The parts of an OpenTelemetry Meter this package uses. */
@@ -44,12 +43,7 @@ function globalProvider(): MetricsMeterProvider {
   try {
     api = require('@opentelemetry/api') as typeof api;
   } catch (cause) {
-    const error = new Error(
-      'enableMetrics needs @opentelemetry/api (npm install @opentelemetry/api), or a meterProvider in its options',
-      { cause },
-    ) as KeepaliveError;
-    error.code = 'ERR_KEEPALIVE_NO_OPENTELEMETRY';
-    throw error;
+    throw noOpenTelemetry(cause);
   }
   return api.metrics.getMeterProvider();
 }
@@ -73,7 +67,7 @@ export function enableMetrics(options: MetricsOptions = {}): () => void {
       unit: 's',
       advice: { explicitBucketBoundaries: BUCKETS },
     });
-    return addSink((record: ConnectionEnd) => {
+    return onConnectionEnd((record: ConnectionEnd) => {
       const attributes = { 'tcp_keepalive.reason': record.reason, 'tcp_keepalive.side': record.side };
       ended.add(1, attributes);
       if (record.silence !== null && DETECTED.has(record.reason)) detection.record(record.silence, attributes);

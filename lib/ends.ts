@@ -12,18 +12,23 @@
 // - A record is built only when someone receives them (a listener, a
 //   diagnostics_channel subscriber, the stderr log, OpenTelemetry). The
 //   counters are kept always: a few numbers, not per connection.
-// - Addresses: once the connection ends with an error the kernel no longer
-//   reports the peer, so while records are received the peer is read when
-//   the socket is configured (a client's connect call gives it for free; an
-//   accepted socket costs one getpeername). This end's address comes from
-//   Node's cache, or, after a failure, from the kernel (it still knows it).
+// - Addresses: after a failure, both are read from the kernel before the
+//   descriptor closes (Linux: getsockname and SO_PEERNAME, which still
+//   answers when getpeername gives ENOTCONN). On a clean end no system
+//   call: what Node had read (its getters cache them), a client's connect
+//   arguments, and the peer read when the socket was configured while
+//   records were received: by setKeepalive always, by a policy only where
+//   the kernel forgets the peer of a failed connection (not Linux).
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as net from 'node:net';
 
+import { Field, KEEP } from './binding';
+
 import { computeDetectAfter } from './detect';
-import { hideOwnFrames } from './errors';
+import { hideOwnFrames, keepaliveWarning } from './errors';
 import { closingTcpHandleOf, internalsOf, sideOf, type Side } from './handle';
-import { readHealthFd, type TcpHealth } from './health';
+import type { Marked } from './policy-apply';
+import { addressesAfterEnd, readAddressesFd, readHealthFd, type TcpHealth } from './health';
 import type { KeepaliveState } from './keepalive';
 import { classifyEnd, END_REASONS, type EndReason } from './outcome';
 import { supported } from './supported';
@@ -61,7 +66,13 @@ export interface ConnectionEnd {
   side: Side;
   /** This end's address: after a failure read from the kernel; on a clean end, when Node had read it (`socket.localPort`), else null. */
   local: EndAddress | null;
-  /** The peer's address (read when the socket was configured while records were received), or null (docs/ends.md). */
+  /**
+   * The peer's address, or null. After a failure read from the kernel
+   * (Linux); on a clean end the connect target of a client, what Node had
+   * read (`socket.remoteAddress`), or what setKeepalive read while records
+   * were received (a policy reads it then only where the kernel forgets the
+   * peer of a failed connection: not on Linux). See docs/ends.md.
+   */
   remote: (EndAddress & { host?: string }) | null;
   /** The settings in force when it ended, as this package last set them. */
   settings: EndSettings;
@@ -104,23 +115,32 @@ export interface ConnectionCounters {
   detection: { count: number; min: number | null; max: number | null; mean: number | null };
 }
 
-/** Something the package set on a socket: what setKeepalive read back, or a policy's target. */
-export type Configured = KeepaliveState | { readonly prepared: Int32Array | null; readonly valid: { enable: boolean; idle?: number; interval?: number; count?: number; userTimeout?: number | 'auto' } };
+/**
+ * What the package set on a socket: the state setKeepalive read back, or a
+ * policy's prepared native request (Field order; KEEP where it leaves a
+ * setting as it was).
+ */
+export type Configured = KeepaliveState | Int32Array;
 
-type Marked = Record<symbol, unknown>;
-// On a configured socket: what was set (the object itself, not a copy), when,
-// and the addresses read for records.
-const kSettings = Symbol('tcpKeepaliveEndSettings');
-const kSince = Symbol('tcpKeepaliveEndSince');
-const kRemote = Symbol('tcpKeepaliveEndRemote');
-// Set when this side ended its writable side (end(): FIN) before the peer's FIN arrived.
-const kClosedFirst = Symbol('tcpKeepaliveEndClosedFirst');
+// A configured connection, in one symbol-keyed property of its socket
+// (undefined once it ended; overwritten, never deleted, so the socket keeps
+// its shape): one small object, not a property per field, because adding
+// properties to a net.Socket grows its property store.
+interface Tracked {
+  /** What was set: the object itself, not a copy. */
+  settings: Configured;
+  /** Date.now() when it was first configured. */
+  since: number;
+  /** The peer noted for records (undefined: not noted). */
+  remote: EndAddress | null | undefined;
+  /** Whether this side sent FIN before the peer's arrived (undefined until its writable side ends). */
+  closedFirst: boolean | undefined;
+}
+const kTracked = Symbol('tcpKeepaliveEnd');
 
 type Listener = (record: ConnectionEnd) => void;
 const listeners = new Set<Listener>();
 const channel = diagnosticsChannel.channel(CONNECTION_END_CHANNEL);
-// Receivers inside the package (the stderr log, OpenTelemetry): like listeners, and counted apart.
-const sinks = new Set<Listener>();
 
 const counts = {
   covered: 0,
@@ -132,25 +152,51 @@ let hooked = false;
 
 /** Whether anything receives records (then addresses are read when a socket is configured). */
 export function recording(): boolean {
-  return listeners.size > 0 || sinks.size > 0 || channel.hasSubscribers;
+  return listeners.size > 0 || channel.hasSubscribers;
 }
 
 /**
  * Marks a socket as configured by this package, with what was set. Called
- * by every path that sets keepalive; `remote` when the caller knows the
- * peer's address without a system call (a client's connect arguments).
+ * by every path that sets keepalive; `address` and `port` when the caller
+ * knows the peer without a system call (a client's connect arguments).
  * @internal
  */
-export function track(socket: net.Socket, settings: Configured, remote?: EndAddress): void {
-  const marked = socket as unknown as Marked;
-  marked[kSettings] = settings;
-  if (marked[kSince] === undefined) {
-    marked[kSince] = performance.now();
+export function track(socket: net.Socket, settings: Configured, address?: unknown, port?: unknown): void {
+  // A TLS socket over a socket already tracked is the same connection: one record (see trackedOf).
+  const tracked = trackedOf(socket);
+  if (tracked === undefined) {
+    // A new connection (a net.Socket can connect again after it closed).
+    const fresh: Tracked = { settings, since: Date.now(), remote: undefined, closedFirst: undefined };
+    (socket as unknown as Marked)[kTracked] = fresh;
     counts.covered++;
     if (!hooked) hookDestroy();
+    if (recording()) noteRemote(socket, fresh, settings, address, port);
+    return;
   }
-  // A later attempt of autoSelectFamily brings the address actually tried.
-  if ((remote !== undefined || marked[kRemote] === undefined) && recording()) marked[kRemote] = remote ?? peerOf(socket);
+  // More settings on this connection.
+  tracked.settings = isRequest(settings) && settings[Field.UserTimeout] === KEEP ? keptUserTimeout(settings, tracked.settings) : settings;
+  if (recording()) noteRemote(socket, tracked, settings, address, port);
+}
+
+function noteRemote(socket: net.Socket, tracked: Tracked, settings: Configured, address: unknown, port: unknown): void {
+  // A connect attempt: the address tried (a later attempt of autoSelectFamily brings the one that connects).
+  if (typeof address === 'string' && typeof port === 'number') tracked.remote = { address, port };
+  // setKeepalive reads the peer (it reads its settings back anyway); a
+  // policy's request does only where the kernel forgets it after a failure.
+  else if (tracked.remote === undefined && (!addressesAfterEnd || !isRequest(settings))) tracked.remote = peerOf(socket);
+}
+
+const isRequest = (settings: Configured): settings is Int32Array => settings instanceof Int32Array;
+
+// A policy request that leaves userTimeout as it was, over settings that had
+// one: the record names the one still in force (rare: a policy applied again
+// after setKeepalive set a userTimeout).
+function keptUserTimeout(request: Int32Array, previous: Configured): Int32Array {
+  const kept = settingsOf(previous).userTimeout;
+  if (kept === 0) return request;
+  const merged = Int32Array.from(request);
+  merged[Field.UserTimeout] = kept;
+  return merged;
 }
 
 // The peer, through Node's getter (which caches it: the application reading
@@ -166,59 +212,98 @@ function endAddress(a: { address?: string; port?: number }): EndAddress | null {
 const peerFinished = (socket: net.Socket): boolean =>
   (socket as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
 
+// The connection a socket is part of: its own, or, for a TLS socket over a
+// socket this package configured (a TLS server's accepted socket,
+// tls.connect({ socket })), that socket's: errors and the peer's close
+// arrive at the TLS socket, and Node destroys it before the one under it.
+function trackedOf(socket: net.Socket): Tracked | undefined {
+  const own = (socket as unknown as Marked)[kTracked] as Tracked | undefined;
+  if (own !== undefined) return own;
+  const parent = (socket as unknown as { _parent?: unknown })._parent;
+  return parent instanceof net.Socket ? ((parent as unknown as Marked)[kTracked] as Tracked | undefined) : undefined;
+}
+
+// Which socket holds it (to clear it when the connection ends).
+function holderOf(socket: net.Socket): Marked {
+  const own = socket as unknown as Marked;
+  return own[kTracked] !== undefined ? own : ((socket as unknown as { _parent: Marked })._parent);
+}
+
 // _final runs once, when the socket's writable side ends (end(): Node
 // shuts the descriptor down, FIN). Without allowHalfOpen Node also calls
 // end() itself after the peer's FIN, so both sides look ended at the close:
-// who sent FIN first is known only here.
+// who sent FIN first is known only here (the first _final decides: a TLS
+// socket's, before the one under it).
 // _destroy runs once per socket, before Node closes the descriptor.
 function hookDestroy(): void {
   hooked = true;
+  // Node's own (callback) parameters passed on as they are: no arguments object per call.
   const final = net.Socket.prototype._final;
-  net.Socket.prototype._final = function _final(this: net.Socket): void {
-    const marked = this as unknown as Marked;
-    if (marked[kSince] !== undefined && !peerFinished(this)) marked[kClosedFirst] = true;
-    Reflect.apply(final, this, arguments);
+  net.Socket.prototype._final = function _final(this: net.Socket, callback: (error?: Error | null) => void): void {
+    const tracked = trackedOf(this);
+    if (tracked !== undefined && tracked.closedFirst === undefined) tracked.closedFirst = !peerFinished(this);
+    final.call(this, callback);
   };
   const original = net.Socket.prototype._destroy;
-  net.Socket.prototype._destroy = function _destroy(this: net.Socket, error: Error | null): void {
-    if ((this as unknown as Marked)[kSince] !== undefined) ended(this, error);
-    Reflect.apply(original, this, arguments);
+  net.Socket.prototype._destroy = function _destroy(this: net.Socket, error: Error | null, callback: (error?: Error | null) => void): void {
+    const tracked = trackedOf(this);
+    if (tracked !== undefined) {
+      holderOf(this)[kTracked] = undefined;
+      ended(this, tracked, error);
+    }
+    original.call(this, error, callback);
   };
 }
 
+// A policy's request is shared by all its sockets: so are its settings, frozen.
+const requestSettings = new WeakMap<Int32Array, Readonly<EndSettings>>();
+
 function settingsOf(configured: Configured): EndSettings {
-  if ('source' in configured) {
+  if (!isRequest(configured)) {
     const { enabled, idle, interval, count, userTimeout } = configured;
     return { enabled, idle, interval, count, userTimeout };
   }
-  const p = configured.prepared;
-  if (p !== null) return { enabled: p[0] === 1, idle: p[1]!, interval: p[2]!, count: p[3]!, userTimeout: Math.max(0, p[4]!) };
-  const v = configured.valid;
-  const idle = v.idle ?? 0;
-  const interval = v.interval ?? 0;
-  const count = v.count ?? 0;
-  const userTimeout = v.userTimeout === 'auto' ? idle + interval * count : (v.userTimeout ?? 0);
-  return { enabled: v.enable, idle, interval, count, userTimeout };
+  let settings = requestSettings.get(configured);
+  if (settings === undefined) {
+    settings = Object.freeze({
+      enabled: configured[Field.Enable] === 1,
+      idle: configured[Field.Idle]!,
+      interval: configured[Field.Interval]!,
+      count: configured[Field.Count]!,
+      userTimeout: Math.max(0, configured[Field.UserTimeout]!),
+    });
+    requestSettings.set(configured, settings);
+  }
+  return settings;
 }
 
-function ended(socket: net.Socket, error: Error | null): void {
-  const marked = socket as unknown as Marked;
-  const since = marked[kSince] as number;
-  marked[kSince] = undefined;
+function ended(socket: net.Socket, tracked: Tracked, error: Error | null): void {
+  const closedFirst = tracked.closedFirst === true;
   // A connect that failed or was given up is no connection that ended (a
-  // client is tracked from its connect attempt, on the handle path).
-  if (internalsOf(socket).connecting || (error as Error & { syscall?: string } | null)?.syscall === 'connect') {
+  // client is tracked from its connect attempt, on the handle path); nor is
+  // a socket whose handle went to another process (child.send): the
+  // connection lives on there.
+  const s = internalsOf(socket);
+  if (s.connecting || s._handle === null || (error as Error & { syscall?: string } | null)?.syscall === 'connect') {
     counts.covered--;
     return;
   }
-  const settings = settingsOf(marked[kSettings] as Configured);
+  const peerEnded = !closedFirst && peerFinished(socket);
+  if (error === null) {
+    // A clean end: decided by who closed first, with no system call.
+    const reason: EndReason = peerEnded ? 'peer-closed' : 'local';
+    if (peerEnded) counts.ended['peer-closed']++;
+    else counts.ended.local++;
+    if (recording()) publish(recordOf(socket, tracked, reason, null, null, null, null, 'socket'));
+    return;
+  }
+  const settings = settingsOf(tracked.settings);
   // Only a failure asks the kernel: a normal close costs no system call.
-  const health = error ? kernelView(socket) : null;
-  const code = error ? ((error as Error & { code?: unknown }).code ?? null) : null;
-  const peerEnded = marked[kClosedFirst] !== true && peerFinished(socket);
+  const health = kernelView(socket);
+  const code = (error as Error & { code?: unknown }).code ?? null;
   const outcome = classifyEnd({
-    closedBy: error || peerEnded ? null : 'local',
-    error: error ? { code: typeof code === 'string' ? code : null, message: error.message } : null,
+    closedBy: null,
+    error: { code: typeof code === 'string' ? code : null, message: error.message },
     peerEnded,
     // Where the OS reports neither probes nor retransmissions (macOS, Windows),
     // the kernel's view cannot tell the reasons apart: the error code decides.
@@ -229,28 +314,47 @@ function ended(socket: net.Socket, error: Error | null): void {
   });
   const silence = health?.lastReceivedMs != null ? health.lastReceivedMs / 1000 : null;
   count(outcome.reason, silence);
-  if (!recording()) return;
-  const addresses = addressesAtEnd(socket, marked[kRemote] as EndAddress | null | undefined, error !== null);
-  const host = (socket as unknown as { _host?: unknown })._host;
-  const record: ConnectionEnd = {
-    reason: outcome.reason,
-    code: outcome.code,
-    message: outcome.message,
+  if (recording()) publish(recordOf(socket, tracked, outcome.reason, outcome, health, silence, settings, outcome.source));
+}
+
+// The record, built only when someone receives it.
+function recordOf(
+  socket: net.Socket,
+  tracked: Tracked,
+  reason: EndReason,
+  outcome: { code: string | null; message: string | null } | null,
+  health: TcpHealth | null,
+  silence: number | null,
+  known: EndSettings | null,
+  source: ConnectionEnd['source'],
+): ConnectionEnd {
+  const configured = tracked.settings;
+  const settings = known ?? settingsOf(configured);
+  const at = Date.now();
+  const addresses = addressesAtEnd(socket, tracked.remote, outcome !== null);
+  const host = internalsOf(socket)._host;
+  return {
+    reason,
+    code: outcome?.code ?? null,
+    message: outcome?.message ?? null,
     side: sideOf(socket),
     local: addresses.local,
     remote: addresses.remote && typeof host === 'string' && host !== addresses.remote.address ? { ...addresses.remote, host } : addresses.remote,
     settings,
-    detectAfter: settings.enabled ? computeDetectAfter(settings.idle, settings.interval, settings.count, settings.userTimeout, supported.platform) : null,
+    detectAfter: isRequest(configured) || known !== null ? detectAfterOf(settings) : configured.detectAfter,
     silence,
     probes: health?.probes ?? null,
     retransmits: health?.retransmits ?? null,
     unacked: health?.unacked ?? null,
-    age: Math.round(performance.now() - since) / 1000,
-    source: error ? outcome.source : 'socket',
-    note: noteFor(outcome.reason, health, silence, settings),
-    at: Date.now(),
+    age: (at - tracked.since) / 1000,
+    source,
+    note: noteFor(reason, health, silence, settings),
+    at,
   };
-  publish(record);
+}
+
+function detectAfterOf(settings: EndSettings): number | null {
+  return settings.enabled ? computeDetectAfter(settings.idle, settings.interval, settings.count, settings.userTimeout, supported.platform) : null;
 }
 
 function kernelView(socket: net.Socket): TcpHealth | null {
@@ -258,16 +362,18 @@ function kernelView(socket: net.Socket): TcpHealth | null {
   return fd >= 0 ? readHealthFd(fd) : null;
 }
 
-// The addresses at the end: what Node had already read (its getters cache
-// them) and the peer read when the socket was configured, with no system
-// call; after a failure the kernel still reports this end's address (not
-// the peer's), so an end with an error reads it.
+// The addresses at the end. After a failure: from the kernel (Linux, both;
+// elsewhere this end's only). Otherwise, with no system call: what Node had
+// already read (its getters cache them) and the peer noted at configure.
 function addressesAtEnd(socket: net.Socket, remote: EndAddress | null | undefined, failed: boolean): { local: EndAddress | null; remote: EndAddress | null } {
+  const handle = failed ? closingTcpHandleOf(socket) : null;
+  const read = handle !== null && addressesAfterEnd ? readAddressesFd(handle.fd ?? -1) : null;
+  if (read !== null) return read;
   const s = socket as unknown as { _sockname?: { address?: string; port?: number }; _peername?: { address?: string; port?: number } };
   let local = s._sockname ? endAddress(s._sockname) : null;
-  if (local === null && failed) {
+  if (local === null && handle !== null) {
     const out: { address?: string; port?: number } = {};
-    if (closingTcpHandleOf(socket)?.getsockname?.(out) === 0) local = endAddress(out);
+    if (handle.getsockname?.(out) === 0) local = endAddress(out);
   }
   return { local, remote: remote ?? (s._peername ? endAddress(s._peername) : null) };
 }
@@ -302,16 +408,12 @@ function deliver(receive: Listener, record: ConnectionEnd): void {
     // Inside Node's destroy: a throwing listener must not break the close.
     if (listenerFailed) return;
     listenerFailed = true;
-    const warning = new Error(`tcp-keepalive: an onConnectionEnd listener threw: ${(error as Error).message}`, { cause: error });
-    warning.name = 'TcpKeepaliveWarning';
-    (warning as Error & { code?: string }).code = 'ERR_KEEPALIVE_LISTENER';
-    process.emitWarning(warning);
+    process.emitWarning(keepaliveWarning(`tcp-keepalive: an onConnectionEnd listener threw: ${(error as Error).message}`, 'ERR_KEEPALIVE_LISTENER', error));
   }
 }
 
 function publish(record: ConnectionEnd): void {
   for (const receive of listeners) deliver(receive, record);
-  for (const receive of sinks) deliver(receive, record);
   if (channel.hasSubscribers) channel.publish(record);
 }
 
@@ -330,12 +432,6 @@ export function onConnectionEnd(listener: (record: ConnectionEnd) => void): () =
   const own = (record: ConnectionEnd): void => listener(record);
   listeners.add(own);
   return () => void listeners.delete(own);
-}
-
-/** Adds a receiver inside the package (the log, metrics); returns its removal. @internal */
-export function addSink(sink: Listener): () => void {
-  sinks.add(sink);
-  return () => void sinks.delete(sink);
 }
 
 /** A snapshot of the counters (a new object each call). */

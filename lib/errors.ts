@@ -72,8 +72,8 @@ function captureStack(error: Error, code: string, base: string, below?: AnyFunct
   delete (error as { name?: string }).name;
 }
 
-function codedError(Base: ErrorClass, code: ErrorCode, message: string): KeepaliveError {
-  const error = new Base(escapeControl(message)) as KeepaliveError;
+function codedError(Base: ErrorClass, code: ErrorCode, message: string, cause?: unknown): KeepaliveError {
+  const error = new Base(escapeControl(message), cause === undefined ? undefined : { cause }) as KeepaliveError;
   error.code = code;
   captureStack(error, code, Base.name);
   ownErrors.add(error);
@@ -177,6 +177,27 @@ export function unsupported(option: string, platform: string): KeepaliveError {
     'ERR_KEEPALIVE_UNSUPPORTED',
     `The "${option}" option is not supported on ${platform}; leave it out there (see \`supported\`)`,
   );
+}
+
+/** enableMetrics without a meterProvider where @opentelemetry/api cannot be loaded. */
+export function noOpenTelemetry(cause: unknown): KeepaliveError {
+  return codedError(
+    Error,
+    'ERR_KEEPALIVE_NO_OPENTELEMETRY',
+    'enableMetrics needs @opentelemetry/api (npm install @opentelemetry/api), or a meterProvider in its options',
+    cause,
+  );
+}
+
+/**
+ * A warning for process.emitWarning: named TcpKeepaliveWarning, with a code
+ * and the error behind it.
+ */
+export function keepaliveWarning(message: string, code: string | undefined, cause: unknown): Error & { code?: string } {
+  const warning = new Error(message, { cause }) as Error & { code?: string };
+  warning.name = 'TcpKeepaliveWarning';
+  warning.code = code;
+  return warning;
 }
 
 /** Like Node's ErrnoException: "setsockopt EINVAL (TCP_KEEPIDLE)". */

@@ -112,15 +112,23 @@ function kindOf(handle: InternalHandle): string {
  * a TLS socket's is the stream it wraps), or '' without a handle.
  */
 export function handleKind(socket: Socket): string {
-  let handle = (socket as unknown as InternalSocket)._handle;
+  const handle = (socket as unknown as InternalSocket)._handle;
   if (handle === null || handle === undefined) return '';
-  // The drop-in policy asks this on every connect: a TCP handle is known by
-  // its class, without reading the constructor's name (a runtime call).
-  if (tcpClass !== undefined && handle.constructor === tcpClass) return 'TCP';
-  if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
-  const kind = kindOf(handle);
-  if (kind === 'TCP') tcpClass = handle.constructor;
-  return kind;
+  const below = tcpHandleBelow(handle);
+  return typeof below === 'string' ? below : 'TCP';
+}
+
+// The TCP handle a socket's handle is or wraps (a TLSWrap's parent), or the
+// kind of handle it is instead. The drop-in policy asks this on every
+// connect: a plain TCP handle is recognised by its class alone (reading a
+// constructor's name is a call into V8's runtime).
+function tcpHandleBelow(handle: InternalHandle): InternalHandle | string {
+  if (handle.constructor === tcpClass) return handle;
+  const below = kindOf(handle) === 'TLSWrap' && handle._parent ? handle._parent : handle;
+  const kind = kindOf(below);
+  if (kind !== 'TCP') return kind;
+  tcpClass = below.constructor;
+  return below;
 }
 
 /**
@@ -182,26 +190,19 @@ export function descriptorOf(socket: Socket): number {
  * `destroyed` is already true, the descriptor still open), or null.
  */
 export function closingTcpHandleOf(socket: Socket): InternalHandle | null {
-  let handle = internalsOf(socket)._handle;
+  const handle = internalsOf(socket)._handle;
   if (handle === null || handle === undefined) return null;
-  if (handle.constructor !== tcpClass && kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
-  return handle.constructor === tcpClass || kindOf(handle) === 'TCP' ? handle : null;
+  const below = tcpHandleBelow(handle);
+  return typeof below === 'string' ? null : below;
 }
 
 /** The TCP handle under a connected socket (a TLS socket's parent); throws as targetOf does. */
 function tcpHandleOf(socket: Socket): InternalHandle {
   const s = socket as unknown as InternalSocket;
-  let handle = s._handle;
-  if (s.destroyed || handle === null) throw socketClosed();
-  // A plain TCP handle is recognised by its class alone: reading a
-  // constructor's name is a call into V8's runtime on every use.
-  if (handle.constructor !== tcpClass) {
-    if (kindOf(handle) === 'TLSWrap' && handle._parent) handle = handle._parent;
-    const kind = kindOf(handle);
-    if (kind !== 'TCP') throw notTcp(HANDLE_KINDS[kind] ?? `${kind} handle`);
-    tcpClass = handle.constructor;
-  }
-  return handle;
+  if (s.destroyed || s._handle === null) throw socketClosed();
+  const below = tcpHandleBelow(s._handle);
+  if (typeof below === 'string') throw notTcp(HANDLE_KINDS[below] ?? `${below} handle`);
+  return below;
 }
 
 /** A TCP handle without a descriptor: closed, or on Windows named by its addresses. */

@@ -101,6 +101,12 @@ interface HealthBinding {
     remoteAddress?: string,
     remotePort?: number,
   ): number;
+  /**
+   * Linux only: both addresses of a connection that may already have
+   * failed (getsockname, and getsockopt SO_PEERNAME: getpeername gives
+   * ENOTCONN then), or a negative errno.
+   */
+  addressesAfterEnd?(fd: number): EndAddresses | number;
   /** Bit (1 << index in FIELDS) set for each value this OS can report. */
   readonly healthFieldMask: number;
   readonly stateNames: readonly string[];
@@ -167,6 +173,26 @@ function healthFromOut(): TcpHealth {
 export function readHealthFd(fd: number): TcpHealth | null {
   if (fd < 0 || native.health(fd, out) < 0) return null;
   return healthFromOut();
+}
+
+/** A connection's two addresses. @internal */
+export interface EndAddresses {
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+}
+
+/**
+ * Whether the OS still reports both addresses of a connection that failed,
+ * until its descriptor closes (Linux). Elsewhere the connection-end records
+ * read the peer while the connection is up.
+ * @internal
+ */
+export const addressesAfterEnd: boolean = typeof native.addressesAfterEnd === 'function';
+
+/** Both addresses of a descriptor about to close, even after a reset or timeout (Linux); null where unknown. @internal */
+export function readAddressesFd(fd: number): EndAddresses | null {
+  const read = fd >= 0 ? native.addressesAfterEnd?.(fd) : undefined;
+  return typeof read === 'object' ? read : null;
 }
 
 function value(index: number): number | null {

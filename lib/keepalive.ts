@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { binding, Field, FIELD_COUNT, KEEP, Out } from './binding';
 import { computeDetectAfter } from './detect';
 import { track } from './ends';
-import { hideOwnFrames, systemError, notConnected, outOfRange } from './errors';
+import { hideOwnFrames, keepaliveWarning, systemError, notConnected, outOfRange } from './errors';
 import { descriptorOf, isPending, onceConnected, targetOf, type Target } from './handle';
 import { supported, SETTING_FIELDS } from './supported';
 import { definedOptions, mergeOptions, validOptions, validateOptions, validateSocket, type KeepaliveOptions, type ValidOptions } from './validate';
@@ -180,10 +180,7 @@ function applyOnConnect(socket: Socket, options: ValidOptions): PendingKeepalive
 }
 
 function warn(error: Error & { code?: string }): void {
-  const warning = new Error(`tcp-keepalive could not apply settings on 'connect': ${error.message}`, { cause: error });
-  warning.name = 'TcpKeepaliveWarning';
-  (warning as Error & { code?: string }).code = error.code;
-  process.emitWarning(warning);
+  process.emitWarning(keepaliveWarning(`tcp-keepalive could not apply settings on 'connect': ${error.message}`, error.code, error));
 }
 
 /**

@@ -6,13 +6,13 @@
 import type * as net from 'node:net';
 
 import { track } from './ends';
+import { keepaliveWarning } from './errors';
 import { keepaliveRecordOf, sideOf } from './handle';
 import { applyPrepared, applyValidated, prepareSettings, setKeepalive } from './keepalive';
 import { ruleIndexFor, type Matcher, type ResolvedRule } from './policy-rules';
 import type { PolicySettings } from './policy-spec';
 import { validOptions, type ValidOptions } from './validate';
 
-export type { Side } from './handle';
 import type { Side } from './handle';
 
 export type Filter = (socket: net.Socket, side: Side) => boolean;
@@ -56,7 +56,6 @@ export type Marked = Record<symbol, unknown>;
 // connection.
 export const kMark = Symbol('tcpKeepalivePolicy');
 export const AWAITING = Symbol('awaiting connect');
-export { kHandedOver, sideOf } from './handle';
 
 // Errors that mean "not a socket the policy can apply to": left alone silently.
 const IGNORED = new Set(['ERR_SOCKET_CLOSED', 'ERR_KEEPALIVE_NOT_TCP', 'ERR_KEEPALIVE_NOT_CONNECTED']);
@@ -126,10 +125,12 @@ export function hasPolicy(socket: net.Socket, policy: ActivePolicy): boolean {
 
 export function applyPolicy(target: Target, socket: net.Socket): void {
   try {
-    if (target.prepared !== null) applyPrepared(socket, target.prepared);
-    else applyValidated(socket, target.valid);
+    // applyValidated tracks the state it read back; a prepared request is tracked as it is.
+    if (target.prepared !== null) {
+      applyPrepared(socket, target.prepared);
+      track(socket, target.prepared);
+    } else applyValidated(socket, target.valid);
     (socket as unknown as Marked)[kMark] = target;
-    track(socket, target);
   } catch (error) {
     const code = (error as Coded).code;
     if (code === 'ERR_KEEPALIVE_NOT_TCP') target.policy.decisions.set(socket, null);
@@ -149,10 +150,7 @@ export function warnOnce(policy: ActivePolicy, error: Coded, what: string): void
   const key = error.code ?? error.message;
   if (policy.warned.has(key)) return;
   policy.warned.add(key);
-  const warning = new Error(`tcp-keepalive: ${what}: ${error.message}`, { cause: error }) as Coded;
-  warning.name = 'TcpKeepaliveWarning';
-  warning.code = error.code ?? 'ERR_KEEPALIVE_POLICY';
-  process.emitWarning(warning);
+  process.emitWarning(keepaliveWarning(`tcp-keepalive: ${what}: ${error.message}`, error.code ?? 'ERR_KEEPALIVE_POLICY', error));
 }
 
 export function turnOff(socket: net.Socket): void {

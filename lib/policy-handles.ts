@@ -126,7 +126,7 @@ function onHandleConnect(state: HandleHookState, handle: TcpHandle, address: unk
   try {
     applyPreparedFd(fd, target.prepared!);
     marked[kMark] = target;
-    track(socket, target, typeof address === 'string' && typeof port === 'number' ? { address, port } : undefined);
+    track(socket, target.prepared!, address, port);
   } catch (error) {
     marked[kMark] = undefined;
     state.warn(policy, error as Error, 'could not apply the keepalive policy');

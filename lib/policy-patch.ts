@@ -6,8 +6,8 @@ import * as net from 'node:net';
 
 import { track } from './ends';
 import { hideOwnFrames } from './errors';
-import { handleKind, hasTcpHandle, internalsOf, isConnected, keepaliveRecordOf } from './handle';
-import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kHandedOver, kMark, targetFor, turnedOn, turnOff, warnOnce, type ActivePolicy, type Marked, type Side } from './policy-apply';
+import { handleKind, hasTcpHandle, internalsOf, isConnected, kHandedOver, keepaliveRecordOf, type Side } from './handle';
+import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kMark, targetFor, turnedOn, turnOff, warnOnce, type ActivePolicy, type Marked } from './policy-apply';
 import { bindHook, connectHook, EARLY, findTcpPrototype, listenHook, passedOn, restoreListeners, uniformTarget, type HandleHookState } from './policy-handles';
 import { isRulesSpec, resolveRules, ruleForEverySocket, type PolicyRules, type ResolvedRule } from './policy-rules';
 import { policyDetectAfter, resolvePolicy, type PolicySettings, type PolicySpec } from './policy-spec';
@@ -262,7 +262,7 @@ function onServerSocket(server: net.Server, socket: unknown): void {
   // Inherited from the listener (policy-handles.ts): no system call.
   if (passedOn(server, target)) {
     (socket as unknown as Marked)[kMark] = target;
-    track(socket, target);
+    track(socket, target.prepared!);
   } else applyPolicy(target, socket);
 }
 

@@ -46,4 +46,4 @@ export { install, currentPolicy, policyApplied, type AppliedPolicy, type Install
 export type { PolicyMatch, PolicyRule, PolicyRules, ResolvedRule } from './policy-rules';
 export { attachPolicy, attachSettings } from './policy-attach';
 export { resolvePolicy, policyDetectAfter, type PolicySpec, type PolicySettings } from './policy-spec';
-export type { Side } from './policy-apply';
+export type { Side } from './handle';

@@ -25,7 +25,7 @@ addon_api=$(node -p 'require("node-addon-api").include_dir')
 sanitize=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
 g++ -std=c++17 -O1 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra \
   "${sanitize[@]}" -DNAPI_VERSION=8 -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS \
-  -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS \
+  -DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS -DTCPKA_PEER_AFTER_END \
   -I "$headers" -I "$addon_api" -I src \
   src/binding.cc src/keepalive_posix.cc src/keepalive_linux.cc src/health_linux.cc \
   -o "$out/tcp_keepalive.node"

@@ -10,6 +10,8 @@
 //     bind() makes its own functions, holding its own arrays, so two copies
 //     of the JavaScript over this one addon never share buffers.
 //   health(fd, out: Float64Array[16], ...locator) -> errno
+//   addressesAfterEnd(fd) -> { local, remote: { address, port } } | errno:
+//     Linux only (health.h), a connection that may already have failed.
 //   layout: the indices below, checked by lib/binding.ts when it loads.
 // where errno is 0 or a negative errno, out[0..4] receive the state read back
 // after the call, out[5] the mask of values that came from the kernel, and on
@@ -25,6 +27,7 @@
 // napi status and gives up quietly when the environment is going away (a
 // worker terminated while it loads the package), and node-addon-api is built
 // with NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS (binding.gyp).
+#include <errno.h>
 #include <napi.h>
 
 #include <string>
@@ -243,6 +246,30 @@ Napi::Value HealthOf(const Napi::CallbackInfo& info) {
   for (int32_t i = 0; i < kHealthFieldCount; i++) out[i] = health.value[i];
   return Int32(env, 0);
 }
+
+#ifdef TCPKA_PEER_AFTER_END
+Napi::Object EndpointObject(Napi::Env env, const Endpoint& endpoint) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("address", Napi::String::New(env, endpoint.address));
+  result.Set("port", Int32(env, endpoint.port));
+  return result;
+}
+
+Napi::Value AddressesAfterEnd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd = 0;
+  if (!FdArg(info, "addressesAfterEnd(fd): bad arguments", &fd))
+    return env.Undefined();
+  Endpoint local;
+  Endpoint remote;
+  int32_t err = fd < 0 ? -EBADF : ReadAddressesAfterEnd(fd, &local, &remote);
+  if (err != 0) return Int32(env, err);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("local", EndpointObject(env, local));
+  result.Set("remote", EndpointObject(env, remote));
+  return result;
+}
+#endif
 
 // The request and out arrays of one bind() call, as the data of one of the
 // functions it returns: strong references keep their ArrayBuffers (which V8
@@ -464,6 +491,10 @@ napi_value Init(napi_env env, napi_value exports) {
   x.Set(exports, "bind", x.Function("bind", Bind));
   x.Set(exports, "health", x.Function("health", Callback<HealthOf>));
   x.Set(exports, "healthFieldMask", x.Uint(HealthFieldMask()));
+#ifdef TCPKA_PEER_AFTER_END
+  x.Set(exports, "addressesAfterEnd",
+        x.Function("addressesAfterEnd", Callback<AddressesAfterEnd>));
+#endif
   x.Set(exports, "stateNames", x.Strings(kStateNames, kTcpStateCount));
   return x.ok() ? exports : nullptr;
 }

@@ -11,6 +11,8 @@
 #ifndef TCP_KEEPALIVE_HEALTH_H_
 #define TCP_KEEPALIVE_HEALTH_H_
 
+#include <stddef.h>
+
 #include "keepalive.h"
 
 namespace tcpka {
@@ -67,6 +69,19 @@ uint32_t HealthFieldMask();
 // Reads the connection's health. On failure fills `failure` (option
 // kOptTcpInfo, kOptTcpConnectionInfo or kOptSioTcpInfo) and returns false.
 bool ReadHealth(os_socket sock, Health* health, Failure* failure);
+
+#ifdef TCPKA_PEER_AFTER_END
+// The two addresses of a connection that may already have failed, as text
+// and port, read while the descriptor is still open (Linux only:
+// binding.gyp defines TCPKA_PEER_AFTER_END there; health_linux.cc).
+// Returns 0 or a negative errno.
+constexpr size_t kAddressTextLength = 46;  // INET6_ADDRSTRLEN
+struct Endpoint {
+  char address[kAddressTextLength];
+  int32_t port;
+};
+int32_t ReadAddressesAfterEnd(os_socket sock, Endpoint* local, Endpoint* peer);
+#endif
 
 }  // namespace tcpka
 

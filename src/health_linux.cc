@@ -2,6 +2,7 @@
 // there are microseconds (tcpi_rto, tcpi_rtt) or milliseconds (tcpi_last_*);
 // fields newer than the running kernel are left out by its shorter answer,
 // so each one is taken only when the returned length covers it.
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -82,6 +83,47 @@ bool ReadHealth(os_socket sock, Health* health, Failure* failure) {
   if (HAS_FIELD(got, tcpi_bytes_sent))  // 4.19
     v[kHealthBytesSent] = static_cast<double>(info.tcpi_bytes_sent);
   return true;
+}
+
+namespace {
+
+int32_t EndpointFrom(const sockaddr_storage& from, Endpoint* to) {
+  const void* address;
+  if (from.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+    address = &in6->sin6_addr;
+    to->port = ntohs(in6->sin6_port);
+  } else if (from.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+    address = &in->sin_addr;
+    to->port = ntohs(in->sin_port);
+  } else {
+    return -EAFNOSUPPORT;
+  }
+  if (inet_ntop(from.ss_family, address, to->address, sizeof(to->address)) == nullptr)
+    return -errno;
+  return 0;
+}
+
+}  // namespace
+
+// getsockname() still answers after the connection failed. getpeername()
+// answers ENOTCONN once it is reset or timed out (inet_getname refuses
+// TCP_CLOSE), but getsockopt(SO_PEERNAME) asks the same function with
+// peer = 2, which skips that check: the address stays until the descriptor
+// closes. The kernel refuses (EINVAL) a length longer than the address, so
+// the peer is asked with the length of this end's family.
+int32_t ReadAddressesAfterEnd(os_socket sock, Endpoint* local, Endpoint* peer) {
+  struct sockaddr_storage here = {};
+  socklen_t len = sizeof(here);
+  if (getsockname(sock, reinterpret_cast<sockaddr*>(&here), &len) != 0)
+    return -errno;
+  struct sockaddr_storage there = {};
+  len = here.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERNAME, &there, &len) != 0)
+    return -errno;
+  int32_t err = EndpointFrom(here, local);
+  return err != 0 ? err : EndpointFrom(there, peer);
 }
 
 }  // namespace tcpka

@@ -1,9 +1,9 @@
 // What the connection-end records cost in system calls, counted by strace
 // (not by this package): a normal close makes none (no TCP_INFO read; more
 // clean closes, the same count), only an end with an error reads TCP_INFO
-// once; receiving records reads the peer of each accepted socket once, at
-// accept (a client knows it from its connect call), this end's address
-// only after a failure, and nothing at a clean close.
+// once; receiving records through the policy reads no address at accept or
+// connect, and both addresses only after a failure (getsockname, and
+// SO_PEERNAME, which Linux still answers then), nothing at a clean close.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +18,7 @@ const RESETS = 5;
 interface Counted {
   tcpInfo: number;
   getpeername: number;
+  peername: number;
   getsockname: number;
   records: Record<string, number>;
   ended: Record<string, number>;
@@ -37,6 +38,7 @@ function counted(clean: number, records: boolean): Counted {
     return {
       tcpInfo: lines.filter((l) => l.includes('TCP_INFO')).length,
       getpeername: lines.filter((l) => /\bgetpeername\(/.test(l)).length,
+      peername: lines.filter((l) => l.includes('SO_PEERNAME')).length,
       getsockname: lines.filter((l) => /\bgetsockname\(/.test(l)).length,
       records: out.records,
       ended: out.counters.ended,
@@ -53,8 +55,8 @@ t.test('system calls of ended connections, counted by strace', async (t) => {
   const on20 = counted(20, true);
   const on40 = counted(40, true);
   t.comment(
-    `20 clean + ${RESETS} resets: TCP_INFO ${on20.tcpInfo}, getpeername ${off20.getpeername} -> ${on20.getpeername}, getsockname ${off20.getsockname} -> ${on20.getsockname} (records off -> on); ` +
-      `40 clean: getpeername ${on40.getpeername}, getsockname ${on40.getsockname}`,
+    `20 clean + ${RESETS} resets: TCP_INFO ${on20.tcpInfo}, getpeername ${off20.getpeername} -> ${on20.getpeername}, SO_PEERNAME ${off20.peername} -> ${on20.peername}, ` +
+      `getsockname ${off20.getsockname} -> ${on20.getsockname} (records off -> on); 40 clean: getpeername ${on40.getpeername}, SO_PEERNAME ${on40.peername}, getsockname ${on40.getsockname}`,
   );
   t.same(on20.records, { 'client:local': 20, 'server:peer-closed': 20, 'server:local': RESETS, 'client:reset': RESETS }, 'records: every end, by side and reason');
   t.equal(on20.tcpInfo, RESETS, `TCP_INFO read ${on20.tcpInfo} times: once per end with an error (the ${RESETS} resets), none for the 40 clean ends`);
@@ -62,9 +64,9 @@ t.test('system calls of ended connections, counted by strace', async (t) => {
   t.equal(off20.tcpInfo, RESETS, 'without receivers the counters still classify the resets, with the same reads');
   t.same(off20.ended, on20.ended, 'the counters agree with and without receivers');
   t.equal(off20.getpeername, 0, 'without receivers no address is read');
-  const connections = 20 + RESETS;
-  t.equal(on20.getpeername - off20.getpeername, connections, 'with receivers: the peer of each accepted socket, read once (a client knows it from connect)');
-  t.equal(on40.getpeername - on20.getpeername, 20, '20 more connections: one more each, at accept; none at their close');
+  t.equal(on20.getpeername, 0, 'with receivers: no getpeername at accept or connect (a client knows the peer from connect)');
+  t.equal(on20.peername - off20.peername, RESETS, 'with receivers: the peer read once per end with an error (SO_PEERNAME: the kernel still knows it then)');
+  t.same([on40.getpeername, on40.peername], [0, RESETS], '20 more clean connections: no peer read, at accept or at their close');
   t.equal(on20.getsockname - off20.getsockname, RESETS, 'with receivers: this end\'s address, read once per end with an error (the kernel still knows it then)');
   t.equal(on40.getsockname, on20.getsockname, 'and none for a clean end');
 });

@@ -7,11 +7,13 @@
 // (test/faults-ends.test.ts).
 import t, { type Test } from 'tap';
 import * as diagnosticsChannel from 'node:diagnostics_channel';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { promisify } from 'node:util';
 
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -21,12 +23,16 @@ import {
   connectionCounters,
   enableMetrics,
   END_REASONS,
+  getKeepalive,
+  install,
   METRIC_NAMES,
   onConnectionEnd,
   setKeepalive,
   type ConnectionEnd,
 } from '../lib/index';
-import { listen, tcpInfoReadable, tcpPair, tlsPair } from './helpers/net';
+import { addressesAfterEnd } from '../lib/health';
+import { addressesReadableAfterEnd, listen, tcpInfoReadable, tcpPair, tlsPair } from './helpers/net';
+import { tlsCredentials } from './helpers/tls';
 
 const SETTINGS = { idle: 30, interval: 5, count: 3 };
 
@@ -78,6 +84,30 @@ t.test('clean ends: local on the end that closed, peer-closed on the other; the 
   t.same(Object.keys(after.ended), [...END_REASONS], 'counters name every reason');
 });
 
+t.test("a policy's sockets: a clean end carries the addresses Node had read, and no more on Linux", async (t) => {
+  const got = receivers(t);
+  const policy = install(SETTINGS, { clients: false });
+  t.teardown(() => policy.uninstall());
+  const read = await tcpPair(t);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.match(getKeepalive(read.server), SETTINGS, 'the policy reached the accepted socket');
+  // Read by the application, so Node has them cached.
+  const seen = { local: { address: read.server.localAddress, port: read.server.localPort }, remote: { address: read.server.remoteAddress, port: read.server.remotePort } };
+  const unread = await tcpPair(t);
+  const unreadPeer = { address: '127.0.0.1', port: unread.client.localPort };
+  for (const { client, server } of [read, unread]) {
+    client.end();
+    server.resume();
+    client.resume();
+    await closed(client, server);
+  }
+  const servers = got.viaListener.filter((r) => r.side === 'server');
+  t.equal(servers.length, 2);
+  t.match(servers[0], { reason: 'peer-closed', ...seen }, 'read by the application: in the record');
+  // Linux reports the peer after a failure, so the policy reads nothing at configure; elsewhere it reads the peer then.
+  t.same(servers[1]!.remote, addressesAfterEnd ? null : unreadPeer, addressesAfterEnd ? 'not read: no address' : 'read at configure');
+});
+
 t.test('a reset (the peer destroys with RST): reset on the other end, read from TCP_INFO', async (t) => {
   const got = receivers(t);
   const { client, server } = await tcpPair(t);
@@ -89,6 +119,8 @@ t.test('a reset (the peer destroys with RST): reset on the other end, read from 
   t.match(record, { reason: 'reset', code: 'ECONNRESET', source: process.platform === 'linux' ? 'tcp-info' : String, note: null });
   t.ok(record!.silence !== null && record!.silence < 5, `idle ${record!.silence} s before the reset (no middlebox note)`);
   t.equal(got.viaListener.filter((r) => r.side === 'server').length, 0, 'the server socket was not configured: no record');
+  // After the reset getpeername fails (ENOTCONN); on Linux the record's addresses come from the kernel all the same.
+
 });
 
 t.test('TLS: the record of the TLS socket', async (t) => {
@@ -100,6 +132,100 @@ t.test('TLS: the record of the TLS socket', async (t) => {
   client.resume();
   await closed(client, server);
   t.match(got.viaListener, [{ reason: 'local', side: 'client' }]);
+});
+
+t.test('a TLS server under a policy: the end seen on its TLS socket, recorded with the accepted socket\'s settings', async (t) => {
+  const got = receivers(t);
+  const creds = await tlsCredentials();
+  const raws: net.Socket[] = [];
+  const server = tls.createServer({ key: creds.key, cert: creds.cert }, (s) => {
+    s.on('error', () => {});
+    s.resume();
+    // The application configures the TLS socket too (or a policy applies itself again on it): still one connection.
+    setKeepalive(s, SETTINGS);
+  });
+  // What a policy does for an accepted socket, before TLS wraps it.
+  server.on('connection', (raw: net.Socket) => {
+    setKeepalive(raw, SETTINGS);
+    raws.push(raw);
+  });
+  const port = await listen(t, server);
+  const connect = async (): Promise<{ client: tls.TLSSocket; raw: net.Socket }> => {
+    const raw = net.connect(port, '127.0.0.1');
+    const client = tls.connect({ socket: raw, ca: creds.cert, servername: 'localhost' });
+    client.on('error', () => {});
+    t.teardown(() => void client.destroy());
+    await once(client, 'secureConnect');
+    return { client, raw };
+  };
+  const clean = await connect();
+  const cleanPort = clean.raw.localPort;
+  clean.client.end();
+  clean.client.resume();
+  await closed(clean.client, raws[0]!);
+  const reset = await connect();
+  const resetPort = reset.raw.localPort;
+  reset.client.write('x');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  reset.raw.resetAndDestroy();
+  await closed(reset.client, raws[1]!);
+  const records = got.viaListener.filter((r) => r.side === 'server');
+  t.equal(records.length, 2, 'one record per connection (the TLS socket and the one under it are one connection)');
+  t.match(records[0], { reason: 'peer-closed', code: null, settings: SETTINGS }, 'the client closed: peer-closed, not local');
+  t.match(records[1], { reason: 'reset', code: 'ECONNRESET', settings: SETTINGS }, 'the client reset: reset, with its error');
+  if (process.platform === 'linux' && (await tcpInfoReadable(t))) t.equal(records[1]!.source, 'tcp-info', 'the kernel was asked (TCP_INFO)');
+  if (await addressesReadableAfterEnd(t)) t.equal(records[1]!.remote?.port, resetPort, 'the peer, read from the kernel after the reset');
+  t.not(cleanPort, resetPort);
+});
+
+t.test('a socket handed to another process ends there: no record in this one', async (t) => {
+  const got = receivers(t);
+  const { client, server } = await tcpPair(t);
+  setKeepalive(client, SETTINGS);
+  const child = spawn(process.execPath, ['-e', "process.on('message', (m, s) => { s.end('bye'); s.resume(); s.on('close', () => process.disconnect()); })"], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  t.teardown(() => void child.kill());
+  // A client: handing over a server's accepted socket ties the server's close to the child.
+  await new Promise<void>((resolve, reject) => child.send('socket', client, (error) => (error ? reject(error) : resolve())));
+  // This process's copy, closed here, as an application would after handing it over.
+  client.destroy();
+  const chunks: Buffer[] = [];
+  server.on('data', (chunk: Buffer) => void chunks.push(chunk));
+  await closed(client, server);
+  await once(child, 'exit');
+  t.equal(Buffer.concat(chunks).toString(), 'bye', 'the child had the connection and closed it');
+  t.same(got.viaListener, [], 'no record here');
+});
+
+t.test('a net.Socket that connects again: each connection judged on its own', async (t) => {
+  const got = receivers(t);
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    accepted.push(s);
+    s.resume();
+  });
+  const port = await listen(t, server);
+  const socket = new net.Socket();
+  t.teardown(() => void socket.destroy());
+  socket.resume();
+  socket.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  setKeepalive(socket, SETTINGS);
+  socket.end();
+  await closed(socket);
+  socket.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  setKeepalive(socket, SETTINGS);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  accepted[1]!.end();
+  await closed(socket);
+  t.match(
+    got.viaListener.map((r) => r.reason),
+    ['local', 'peer-closed'],
+    'first this end closed, then the server did',
+  );
 });
 
 t.test('another error: unknown, with its code and message', async (t) => {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 
-import { getHealth } from '../../lib/health';
+import { addressesAfterEnd, getHealth, readAddressesFd } from '../../lib/health';
 import { tlsCredentials } from './tls';
 
 export interface Teardown {
@@ -126,6 +126,22 @@ export async function tcpInfoReadable(t: Teardown): Promise<boolean> {
     return true;
   } catch {
     return false;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Whether the kernel reports a connection's addresses after it failed, as
+ * the connection-end records read them (Linux: SO_PEERNAME). Not under
+ * qemu-user, which does not pass SO_PEERNAME through (EOPNOTSUPP); there a
+ * failed end of a policy's socket has no remote address.
+ */
+export async function addressesReadableAfterEnd(t: Teardown): Promise<boolean> {
+  if (!addressesAfterEnd) return false;
+  const { client } = await tcpPair(t);
+  try {
+    return readAddressesFd((client as unknown as { _handle: { fd: number } })._handle.fd) !== null;
   } finally {
     client.destroy();
   }
