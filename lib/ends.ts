@@ -2,9 +2,10 @@
 // connection, classified by the shared classifier (outcome.ts) from what the
 // kernel still knew at that moment, and published to whoever listens.
 //
-// - Tracking costs two property writes per socket when it is configured
-//   (setKeepalive, a policy, attachPolicy, the helpers): the settings in
-//   force (an object the package already holds) and the time.
+// - Tracking costs one small object per connection, in one property of its
+//   socket, when it is configured (setKeepalive, a policy, attachPolicy, the
+//   helpers): the settings in force (an object the package already holds),
+//   the time, and two slots filled later.
 // - The end is seen in net.Socket#_destroy, which Node runs once per socket,
 //   before it closes the descriptor. Only when the socket failed (an error)
 //   is the kernel asked (TCP_INFO, one getsockopt): a normal close makes no
