@@ -33,6 +33,16 @@ interface Message {
   failed?: string;
 }
 
+/** The first line of the child's stderr that contains `text`, waiting up to `ms` for it (in 50 ms steps). */
+async function stderrLine(run: { stderr: string }, text: string, ms: number): Promise<string | undefined> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const line = run.stderr.split('\n').find((l) => l.includes(text));
+    if (line !== undefined || Date.now() >= deadline) return line;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 t.test('a query/request in flight to a vanished host: hangs without, rejects with the package', { timeout: scaled(90_000) }, async (t) => {
   const ns = netnsSupport();
   if (!needs(t, ns.ok, ns.reason)) return;
@@ -88,13 +98,14 @@ t.test('a query/request in flight to a vanished host: hangs without, rejects wit
     t.equal(outcome?.outcome, 'rejected', `${run.label}: rejected within ${BOUND_MS} ms (after ${outcome?.ms} ms: ${outcome?.code} ${outcome?.message})`);
     t.ok(outcome?.ms !== undefined && outcome.ms < BOUND_MS, `${run.label}: took ${outcome?.ms} ms`);
     const port = run.kind === 'pg' ? 5432 : 8080;
-    const line = run.stderr.split('\n').find((l) => l.includes(`connection to ${hosts.server.address}:${port} `));
+    // The line is written when the socket ends, on stderr: its pipe can be read after the report on stdout.
+    const line = await stderrLine(run, `connection to ${hosts.server.address}:${port} `, scaled(3000));
     const peer = `^tcp-keepalive: connection to ${hosts.server.address.replaceAll('.', '\\.')}:${port} `;
     // Without TCP_INFO (qemu-user) the record can only go by the error code: ETIMEDOUT reads as keepalive, and says so.
     const why = kernelView
       ? 'dropped by userTimeout 4 s: data went unacknowledged after \\d+ retransmissions?, silent [\\d.]+ s'
       : 'declared dead by keepalive: .*\\(from the error code alone: the OS reported nothing more\\)';
-    t.match(line, new RegExp(`${peer}${why} \\(after [\\d.]+ s\\)$`), `${run.label}: TCP_KEEPALIVE_LOG=abnormal wrote the end on stderr: ${line}`);
+    t.match(line, new RegExp(`${peer}${why} \\(after [\\d.]+ s\\)$`), `${run.label}: TCP_KEEPALIVE_LOG=abnormal wrote the end on stderr: ${line ?? `none in ${JSON.stringify(run.stderr.slice(-2000))}`}`);
   }
   for (const run of runs.filter((r) => !r.withPackage)) {
     const outcome = await run.next!(Math.max(0, BOUND_MS - (Date.now() - started)));
