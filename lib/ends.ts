@@ -29,7 +29,7 @@ import { computeDetectAfter } from './detect';
 import { hideOwnFrames, keepaliveWarning } from './errors';
 import { closingTcpHandleOf, internalsOf, sideOf, type Side } from './handle';
 import type { Marked } from './policy-apply';
-import { addressesAfterEnd, readAddressesFd, readHealthFd, type TcpHealth } from './health';
+import { addressesAfterEnd, addressesReadableAtEnd, readAddressesFd, readHealthFd, type TcpHealth } from './health';
 import type { KeepaliveState } from './keepalive';
 import { classifyEnd, END_REASONS, type EndReason } from './outcome';
 import { supported } from './supported';
@@ -184,7 +184,7 @@ function noteRemote(socket: net.Socket, tracked: Tracked, settings: Configured, 
   if (typeof address === 'string' && typeof port === 'number') tracked.remote = { address, port };
   // setKeepalive reads the peer (it reads its settings back anyway); a
   // policy's request does only where the kernel forgets it after a failure.
-  else if (tracked.remote === undefined && (!addressesAfterEnd || !isRequest(settings))) tracked.remote = peerOf(socket);
+  else if (tracked.remote === undefined && (!isRequest(settings) || !addressesReadableAtEnd(closingTcpHandleOf(socket)?.fd ?? -1))) tracked.remote = peerOf(socket);
 }
 
 const isRequest = (settings: Configured): settings is Int32Array => settings instanceof Int32Array;

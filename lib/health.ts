@@ -189,6 +189,23 @@ export interface EndAddresses {
  */
 export const addressesAfterEnd: boolean = typeof native.addressesAfterEnd === 'function';
 
+let addressesAnswer: boolean | undefined;
+
+/**
+ * Whether the addresses of a failed connection can be read at its end here:
+ * the native call exists (Linux) and the system answers it. qemu-user does
+ * not pass SO_PEERNAME through (EOPNOTSUPP). Asked once per process, on the
+ * first descriptor given that can tell; until then, whether the call exists.
+ * @internal
+ */
+export function addressesReadableAtEnd(fd: number): boolean {
+  if (addressesAnswer !== undefined || !addressesAfterEnd || fd < 0) return addressesAnswer ?? addressesAfterEnd;
+  const read = native.addressesAfterEnd!(fd);
+  if (typeof read === 'object') addressesAnswer = true;
+  else if (read === -95 || read === -92) addressesAnswer = false; // EOPNOTSUPP, ENOPROTOOPT: not on this system
+  return addressesAnswer ?? addressesAfterEnd;
+}
+
 /** Both addresses of a descriptor about to close, even after a reset or timeout (Linux); null where unknown. @internal */
 export function readAddressesFd(fd: number): EndAddresses | null {
   const read = fd >= 0 ? native.addressesAfterEnd?.(fd) : undefined;

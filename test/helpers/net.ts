@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 
-import { addressesAfterEnd, getHealth, readAddressesFd } from '../../lib/health';
+import { addressesAfterEnd, addressesReadableAtEnd, getHealth, readAddressesFd } from '../../lib/health';
 import { tlsCredentials } from './tls';
 
 export interface Teardown {
@@ -141,7 +141,8 @@ export async function addressesReadableAfterEnd(t: Teardown): Promise<boolean> {
   if (!addressesAfterEnd) return false;
   const { client } = await tcpPair(t);
   try {
-    return readAddressesFd((client as unknown as { _handle: { fd: number } })._handle.fd) !== null;
+    const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+    return readAddressesFd(fd) !== null && addressesReadableAtEnd(fd);
   } finally {
     client.destroy();
   }
