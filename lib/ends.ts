@@ -184,7 +184,8 @@ function noteRemote(socket: net.Socket, tracked: Tracked, settings: Configured, 
   if (typeof address === 'string' && typeof port === 'number') tracked.remote = { address, port };
   // setKeepalive reads the peer (it reads its settings back anyway); a
   // policy's request does only where the kernel forgets it after a failure.
-  else if (tracked.remote === undefined && (!isRequest(settings) || !addressesReadableAtEnd(closingTcpHandleOf(socket)?.fd ?? -1))) tracked.remote = peerOf(socket);
+  // (null: asked while still connecting; asked again on the next call.)
+  else if (tracked.remote == null && (!isRequest(settings) || !addressesReadableAtEnd(closingTcpHandleOf(socket)?.fd ?? -1))) tracked.remote = peerOf(socket);
 }
 
 const isRequest = (settings: Configured): settings is Int32Array => settings instanceof Int32Array;
