@@ -57,13 +57,29 @@ export interface NativeLayout {
 }
 
 /** setFd, getFd and applyFd over the two arrays one bind() call was given. */
+/**
+ * A handle that gives no descriptor but a new duplicate of it at every
+ * fdForIpc() call (Deno's TCPWrap). The native call that is handed one
+ * takes the duplicate and closes it before it returns (SocketArg in
+ * src/binding.cc): JavaScript never holds it.
+ */
+export interface DuplicatingHandle {
+  fdForIpc(): number;
+}
+
+/**
+ * How a native call is told which socket: a descriptor (-1: none, the
+ * locator arguments name it, Windows), or a handle it duplicates (Deno).
+ */
+export type SocketRef = number | DuplicatingHandle;
+
 export interface BoundCalls {
   /** set(fd, request, out) with the bound arrays. */
-  setFd(fd: number): number;
+  setFd(fd: SocketRef): number;
   /** get(fd, out) with the bound out array. */
-  getFd(fd: number): number;
+  getFd(fd: SocketRef): number;
   /** setFd without the read-back: out receives only a failure's option and system call. */
-  applyFd(fd: number): number;
+  applyFd(fd: SocketRef): number;
 }
 
 export interface NativeBinding {
@@ -78,7 +94,7 @@ export interface NativeBinding {
    * The locator arguments name the connection where `fd` is -1 (Windows).
    */
   set(
-    fd: number,
+    fd: SocketRef,
     request: Int32Array,
     out: Int32Array,
     localAddress?: string,
@@ -95,7 +111,7 @@ export interface NativeBinding {
   bind(request: Int32Array, out: Int32Array): BoundCalls;
   /** Reads the socket's state into `out`; returns like set(). */
   get(
-    fd: number,
+    fd: SocketRef,
     out: Int32Array,
     localAddress?: string,
     localPort?: number,

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ERR_KEEPALIVE_POLICY'
   | 'ERR_KEEPALIVE_LISTENER'
   | 'ERR_KEEPALIVE_NO_OPENTELEMETRY'
+  | 'ERR_KEEPALIVE_UNREACHABLE'
   | 'ERR_TCP_KEEPALIVE_ENV';
 
 /** An error thrown by tcp-keepalive for bad input or an unusable socket. */
@@ -177,6 +178,11 @@ export function unsupported(option: string, platform: string): KeepaliveError {
     'ERR_KEEPALIVE_UNSUPPORTED',
     `The "${option}" option is not supported on ${platform}; leave it out there (see \`supported\`)`,
   );
+}
+
+/** Connections a policy cannot reach in this runtime (lib/policy-gaps.ts); `what` says which and why. */
+export function unreachable(what: string): KeepaliveError {
+  return codedError(Error, 'ERR_KEEPALIVE_UNREACHABLE', what);
 }
 
 /** enableMetrics without a meterProvider where @opentelemetry/api cannot be loaded. */

@@ -1,23 +1,31 @@
-// Socket handle access: from a net.Socket or tls.TLSSocket to the libuv TCP
-// handle underneath, and from that handle to what the native layer needs to
-// name the OS socket. Nothing here is cached: the descriptor is read from the
-// live handle at each call, because descriptors are reused once closed.
+// Socket handle access: from a net.Socket or tls.TLSSocket to the TCP
+// handle underneath (libuv's in Node, the runtime's own in Bun and Deno),
+// and from that handle to what the native layer needs to name the OS
+// socket. Nothing here is cached: the descriptor is read from the live
+// handle at each call, because descriptors are reused once closed.
 import type { Socket } from 'node:net';
 
+import type { DuplicatingHandle, SocketRef } from './binding';
 import { frozenSocket, notTcp, socketClosed } from './errors';
+import { RUNTIME } from './runtime';
 
 interface AddressOut {
   address?: string;
   port?: number;
 }
 
-/** The parts of Node's internal handles used here (tcp_wrap, tls_wrap). */
+/** The parts of Node's internal handles used here (tcp_wrap, tls_wrap), and of Bun's and Deno's. */
 export interface InternalHandle {
+  /** Node, Bun: the descriptor (Bun: -1 until connected). */
   readonly fd?: number;
   /** TLSWrap: the stream it wraps (a TCP handle, or JSStream over a JS stream). */
   readonly _parent?: InternalHandle;
   getsockname?(out: AddressOut): number;
   getpeername?(out: AddressOut): number;
+  /** Deno. */
+  fdForIpc?(): number;
+  /** Bun: 'IPv4' or 'IPv6' for TCP; read only once connected. */
+  readonly remoteFamily?: string;
 }
 
 /** The parts of Node's net.Socket internals read by this package. */
@@ -76,6 +84,10 @@ export type KeepaliveRecord = readonly [enable: symbol, delay: symbol];
 let keepaliveRecord: KeepaliveRecord | null | undefined;
 
 export function keepaliveRecordOf(socket: Socket): KeepaliveRecord | null {
+  // Bun and Deno keep properties of the same names, but whether a repeated
+  // call reaches the OS is theirs to decide: no record, so the policy goes
+  // on top of every call.
+  if (RUNTIME !== 'node') return null;
   if (keepaliveRecord === undefined) {
     const symbols = Object.getOwnPropertySymbols(socket);
     const enable = symbols.find((s) => s.description === 'kSetKeepAlive');
@@ -87,8 +99,8 @@ export function keepaliveRecordOf(socket: Socket): KeepaliveRecord | null {
 
 /** The OS socket of a connection, as the native layer takes it. */
 export interface Target {
-  /** The descriptor, or -1 where libuv does not expose it (Windows). */
-  fd: number;
+  /** The descriptor, -1 where libuv does not expose it (Windows), or the handle to duplicate it from (Deno). */
+  fd: SocketRef;
   /** Present only where fd is -1: the connection's addresses. */
   local?: AddressOut;
   remote?: AddressOut;
@@ -103,8 +115,28 @@ const HANDLE_KINDS: Readonly<Record<string, string>> = {
 // Node's TCP handle class (tcp_wrap), remembered once a handle of it is seen.
 let tcpClass: unknown;
 
+// Deno's node:net names its handle classes otherwise.
+const DENO_KINDS: Readonly<Record<string, string>> = { TCPWrap: 'TCP', PipeWrap: 'Pipe' };
+
 function kindOf(handle: InternalHandle): string {
-  return handle.constructor.name;
+  if (RUNTIME === 'bun') return bunKindOf(handle);
+  const name = handle.constructor.name;
+  return RUNTIME === 'deno' ? (DENO_KINDS[name] ?? name) : name;
+}
+
+// Bun's handle is its own socket object, a plain Object tagged TCPSocket or
+// TLSSocket whether it is over TCP or a Unix socket, with the descriptor in
+// `fd` (-1 until connected). Its remoteFamily tells the two apart, but
+// reading it (or remoteAddress) before the socket has connected leaves both
+// undefined for good, for the application too: so it is read only once
+// there is a descriptor, and until then the socket counts as TCP (nothing is
+// applied to it before 'connect', where this is asked again).
+function bunKindOf(handle: InternalHandle): string {
+  const tag = Object.prototype.toString.call(handle).slice(8, -1);
+  if (tag !== 'TCPSocket' && tag !== 'TLSSocket') return handle.constructor?.name ?? tag;
+  if ((handle.fd ?? -1) < 0) return 'TCP';
+  const family = handle.remoteFamily;
+  return family === 'IPv4' || family === 'IPv6' ? 'TCP' : 'Pipe';
 }
 
 /**
@@ -127,7 +159,8 @@ function tcpHandleBelow(handle: InternalHandle): InternalHandle | string {
   const below = kindOf(handle) === 'TLSWrap' && handle._parent ? handle._parent : handle;
   const kind = kindOf(below);
   if (kind !== 'TCP') return kind;
-  tcpClass = below.constructor;
+  // Bun's handles of every kind share their constructor (Object).
+  if (RUNTIME === 'node') tcpClass = below.constructor;
   return below;
 }
 
@@ -171,18 +204,28 @@ export function targetOf(socket: Socket): Target {
   const handle = tcpHandleOf(socket);
   const fd = handle.fd ?? -1;
   if (fd >= 0) return { fd };
+  if (duplicates(handle)) return { fd: handle };
   return locatorOf(handle);
 }
 
 /**
- * The descriptor of a connected TCP socket, or -1 where libuv does not
- * expose it (Windows: use targetOf). Throws as targetOf does. For the
- * per-connection path of the drop-in policy: no object per call.
+ * The descriptor of a connected TCP socket (Deno: its handle, to duplicate
+ * it from), or -1 where libuv does not expose it (Windows: use targetOf).
+ * Throws as targetOf does. For the per-connection path of the drop-in
+ * policy: no object per call.
  */
-export function descriptorOf(socket: Socket): number {
-  const fd = tcpHandleOf(socket).fd ?? -1;
-  if (fd < 0 && process.platform !== 'win32') throw socketClosed();
-  return fd;
+export function descriptorOf(socket: Socket): SocketRef {
+  const handle = tcpHandleOf(socket);
+  const fd = handle.fd ?? -1;
+  if (fd >= 0 || process.platform === 'win32') return fd;
+  if (duplicates(handle)) return handle;
+  throw socketClosed();
+}
+
+// Deno's TCP handle: no `fd`, a duplicate from fdForIpc() (POSIX only; on
+// Windows the addresses name the socket, as in Node).
+function duplicates(handle: InternalHandle): handle is InternalHandle & DuplicatingHandle {
+  return RUNTIME === 'deno' && process.platform !== 'win32' && typeof handle.fdForIpc === 'function';
 }
 
 /**

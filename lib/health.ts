@@ -3,7 +3,7 @@
 // macOS TCP_CONNECTION_INFO, Windows SIO_TCP_INFO.
 import type { Socket } from 'node:net';
 
-import { binding, HealthOut } from './binding';
+import { binding, HealthOut, type SocketRef } from './binding';
 import { notConnected, systemError, type KeepaliveError, type KeepaliveSystemError } from './errors';
 import { isPending, targetOf } from './handle';
 import { supported } from './supported';
@@ -94,7 +94,7 @@ interface HealthBinding {
    * 0, or a negative errno with the option and system call in out[14], out[15].
    */
   health(
-    fd: number,
+    fd: SocketRef,
     out: Float64Array,
     localAddress?: string,
     localPort?: number,

@@ -249,8 +249,8 @@ export function applyPrepared(socket: Socket, prepared: Int32Array): void {
   // The descriptor alone (no target object): this runs for every connection.
   const fd = descriptorOf(socket);
   request.set(prepared);
-  if (fd >= 0) call(bound.applyFd(fd));
-  else nativeSet(targetOf(socket));
+  if (typeof fd === 'number' && fd < 0) nativeSet(targetOf(socket));
+  else call(bound.applyFd(fd));
 }
 
 /**

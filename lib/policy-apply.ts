@@ -145,9 +145,8 @@ export function appliedTarget(socket: net.Socket): Target | null {
   return typeof mark === 'object' && mark !== null ? (mark as Target) : null;
 }
 
-/** Reports a failure as a TcpKeepaliveWarning, once per policy and code. */
-export function warnOnce(policy: ActivePolicy, error: Coded, what: string): void {
-  const key = error.code ?? error.message;
+/** Reports a failure as a TcpKeepaliveWarning, once per policy and code (or `key`). */
+export function warnOnce(policy: ActivePolicy, error: Coded, what: string, key = error.code ?? error.message): void {
   if (policy.warned.has(key)) return;
   policy.warned.add(key);
   process.emitWarning(keepaliveWarning(`tcp-keepalive: ${what}: ${error.message}`, error.code ?? 'ERR_KEEPALIVE_POLICY', error));

@@ -22,12 +22,17 @@ import * as net from 'node:net';
 import { track } from './ends';
 import { applyPreparedFd, readPreparedFd } from './keepalive';
 import { hasTcpHandle } from './handle';
+import { RUNTIME } from './runtime';
 import { hasPolicy, kMark, type ActivePolicy, type Marked, type Target } from './policy-apply';
 
 /** An accepted socket inherits its listener's keepalive settings (verified per OS). */
 export const LISTENERS_PASS_ON = process.platform === 'linux';
-/** A TCP handle exposes its descriptor (all but Windows). */
-export const HANDLES_HAVE_FDS = process.platform !== 'win32';
+/**
+ * Node's TCP handle class exposes its descriptor (all but Windows). Bun's
+ * and Deno's handles are their own (lib/handle.ts): their sockets take the
+ * per-socket path.
+ */
+export const HANDLES_HAVE_FDS = process.platform !== 'win32' && RUNTIME === 'node';
 
 /** Marks a client socket whose TCP handle applies the policy when it connects. */
 export const EARLY = Symbol('policy applied by the TCP handle');

@@ -8,6 +8,7 @@ import { track } from './ends';
 import { hideOwnFrames } from './errors';
 import { handleKind, hasTcpHandle, internalsOf, isConnected, kHandedOver, keepaliveRecordOf, type Side } from './handle';
 import { activePolicy, appliedTarget, applyPolicy, AWAITING, hasPolicy, kMark, targetFor, turnedOn, turnOff, warnOnce, type ActivePolicy, type Marked } from './policy-apply';
+import { unwatchGaps, watchGaps } from './policy-gaps';
 import { bindHook, connectHook, EARLY, findTcpPrototype, listenHook, passedOn, restoreListeners, uniformTarget, type HandleHookState } from './policy-handles';
 import { isRulesSpec, resolveRules, ruleForEverySocket, type PolicyRules, type ResolvedRule } from './policy-rules';
 import { policyDetectAfter, resolvePolicy, type PolicySettings, type PolicySpec } from './policy-spec';
@@ -112,12 +113,14 @@ function installValidated(resolved: Resolved, { clients, servers, filter }: Retu
       active = null;
       activeHandle = null;
       unpatch();
+      unwatchGaps();
       restoreListeners();
     },
   });
   patch();
   active = state;
   activeHandle = handle;
+  watchGaps(state, () => active);
   return handle;
 }
 

@@ -2,7 +2,9 @@
 // keepalive_posix.cc (Linux, macOS, FreeBSD) and keepalive_win.cc (Windows),
 // connection health in health_<os>.cc.
 //
-// JavaScript interface (typed in lib/binding.ts; health in lib/health.ts):
+// JavaScript interface (typed in lib/binding.ts; health in lib/health.ts).
+// `fd` is a descriptor, or a handle whose fdForIpc() gives a duplicate the
+// call closes before it returns (Deno; SocketArg below):
 //   set(fd, request: Int32Array[5], out: Int32Array[8], ...locator) -> errno
 //   get(fd, out: Int32Array[8], ...locator) -> errno
 //   bind(request, out) -> { setFd(fd), getFd(fd), applyFd(fd) }: functions
@@ -97,24 +99,71 @@ Napi::Value Int32(Napi::Env env, int32_t value) {
   return Napi::Value(env, result);
 }
 
-// info[0] as a descriptor: an integer from -1 (none: look up by locator) to
-// INT32_MAX; false with a coded exception pending otherwise.
-bool FdArg(const Napi::CallbackInfo& info, const char* signature,
-           int32_t* fd) {
-  double value = 0;
-  if (info.Length() < 1 ||
-      napi_get_value_double(info.Env(), info[0], &value) != napi_ok) {
-    ThrowTypeError(info.Env(), signature);
+// The socket a call names, info[0]: a descriptor, an integer from -1 (none:
+// look up by locator) to INT32_MAX; or a handle without `fd` whose
+// fdForIpc() hands out a new duplicate of its descriptor at every call
+// (Deno's TCPWrap). The duplicate names the same socket, so its options are
+// the connection's; it belongs to this call, which closes it when it
+// returns: JavaScript never holds it, and no call leaks one.
+class SocketArg {
+ public:
+  SocketArg() = default;
+  SocketArg(const SocketArg&) = delete;
+  SocketArg& operator=(const SocketArg&) = delete;
+  ~SocketArg() {
+    if (duplicate_) CloseDuplicate(fd_);
+  }
+
+  // False with a coded exception pending when info[0] names no socket.
+  bool From(const Napi::CallbackInfo& info, const char* signature) {
+    napi_env env = info.Env();
+    napi_value value = info.Length() < 1 ? nullptr : static_cast<napi_value>(info[0]);
+    napi_valuetype type = napi_undefined;
+    bool from_handle = value != nullptr &&
+                       napi_typeof(env, value, &type) == napi_ok &&
+                       type == napi_object;
+    if (from_handle && !Duplicate(env, value, &value))
+      return ThrowIfClear(env, signature);
+    double number = 0;
+    if (value == nullptr ||
+        napi_get_value_double(env, value, &number) != napi_ok)
+      return ThrowIfClear(env, signature);
+    if (!(number >= (from_handle ? 0 : -1) && number <= 2147483647.0) ||
+        number != static_cast<double>(static_cast<int32_t>(number))) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", signature);
+      return false;
+    }
+    fd_ = static_cast<int32_t>(number);
+    duplicate_ = from_handle;
+    return true;
+  }
+
+  int32_t fd() const { return fd_; }
+
+ private:
+  // handle.fdForIpc(), into *result; false if it is missing or threw.
+  static bool Duplicate(napi_env env, napi_value handle, napi_value* result) {
+    napi_value method = nullptr;
+    napi_valuetype type = napi_undefined;
+    return napi_get_named_property(env, handle, "fdForIpc", &method) ==
+               napi_ok &&
+           napi_typeof(env, method, &type) == napi_ok &&
+           type == napi_function &&
+           napi_call_function(env, handle, method, 0, nullptr, result) ==
+               napi_ok;
+  }
+
+  // A TypeError, unless the handle's own method threw (that one propagates).
+  static bool ThrowIfClear(napi_env env, const char* signature) {
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || !pending)
+      ThrowTypeError(env, signature);
     return false;
   }
-  if (!(value >= -1 && value <= 2147483647.0) ||
-      value != static_cast<double>(static_cast<int32_t>(value))) {
-    napi_throw_range_error(info.Env(), "ERR_OUT_OF_RANGE", signature);
-    return false;
-  }
-  *fd = static_cast<int32_t>(value);
-  return true;
-}
+
+  int32_t fd_ = -1;
+  bool duplicate_ = false;
+};
 
 double* HealthOutArray(napi_env env, napi_value value) {
   return static_cast<double*>(
@@ -206,9 +255,9 @@ Napi::Value Set(const Napi::CallbackInfo& info) {
     ThrowTypeError(info.Env(), kSignature);
     return info.Env().Undefined();
   }
-  int32_t fd = 0;
-  if (!FdArg(info, kSignature, &fd)) return info.Env().Undefined();
-  return SetAndRead(info, fd, 3, values, out);
+  SocketArg socket;
+  if (!socket.From(info, kSignature)) return info.Env().Undefined();
+  return SetAndRead(info, socket.fd(), 3, values, out);
 }
 
 Napi::Value Get(const Napi::CallbackInfo& info) {
@@ -218,9 +267,9 @@ Napi::Value Get(const Napi::CallbackInfo& info) {
     ThrowTypeError(info.Env(), kSignature);
     return info.Env().Undefined();
   }
-  int32_t fd = 0;
-  if (!FdArg(info, kSignature, &fd)) return info.Env().Undefined();
-  return ReadInto(info, fd, 2, out);
+  SocketArg socket;
+  if (!socket.From(info, kSignature)) return info.Env().Undefined();
+  return ReadInto(info, socket.fd(), 2, out);
 }
 
 Napi::Value HealthOf(const Napi::CallbackInfo& info) {
@@ -232,12 +281,12 @@ Napi::Value HealthOf(const Napi::CallbackInfo& info) {
     ThrowTypeError(env, kSignature);
     return env.Undefined();
   }
-  int32_t fd = 0;
-  if (!FdArg(info, kSignature, &fd)) return env.Undefined();
+  SocketArg socket;
+  if (!socket.From(info, kSignature)) return env.Undefined();
   os_socket sock;
   Failure failure{0, 0, 0};
   Health health;
-  if (!Resolve(info, fd, 2, &sock, &failure) ||
+  if (!Resolve(info, socket.fd(), 2, &sock, &failure) ||
       !ReadHealth(sock, &health, &failure)) {
     out[kHealthOutOption] = failure.option;
     out[kHealthOutSyscall] = failure.syscall;
@@ -257,11 +306,12 @@ Napi::Object EndpointObject(Napi::Env env, const Endpoint& endpoint) {
 
 Napi::Value AddressesAfterEnd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t fd = 0;
-  if (!FdArg(info, "addressesAfterEnd(fd): bad arguments", &fd))
+  SocketArg socket;
+  if (!socket.From(info, "addressesAfterEnd(fd): bad arguments"))
     return env.Undefined();
   Endpoint local;
   Endpoint remote;
+  int32_t fd = socket.fd();
   int32_t err = fd < 0 ? -EBADF : ReadAddressesAfterEnd(fd, &local, &remote);
   if (err != 0) return Int32(env, err);
   Napi::Object result = Napi::Object::New(env);
@@ -288,38 +338,39 @@ void FreeBound(napi_env env, void* data, void*) {
   delete bound;
 }
 
-// The bound arrays of setFd/getFd/applyFd, and the descriptor info[0].
-Bound* BoundFor(const Napi::CallbackInfo& info, int32_t* fd) {
-  if (!FdArg(info, "setFd/getFd/applyFd(fd): fd must be an integer", fd))
+// The bound arrays of setFd/getFd/applyFd, and the socket info[0].
+Bound* BoundFor(const Napi::CallbackInfo& info, SocketArg* socket) {
+  if (!socket->From(info, "setFd/getFd/applyFd(fd): fd must be an integer"))
     return nullptr;
   return static_cast<Bound*>(info.Data());
 }
 
 Napi::Value SetFd(const Napi::CallbackInfo& info) {
-  int32_t fd = 0;
-  Bound* bound = BoundFor(info, &fd);
+  SocketArg socket;
+  Bound* bound = BoundFor(info, &socket);
   if (bound == nullptr) return info.Env().Undefined();
-  return SetAndRead(info, fd, 1, bound->request, bound->out);
+  return SetAndRead(info, socket.fd(), 1, bound->request, bound->out);
 }
 
 Napi::Value GetFd(const Napi::CallbackInfo& info) {
-  int32_t fd = 0;
-  Bound* bound = BoundFor(info, &fd);
+  SocketArg socket;
+  Bound* bound = BoundFor(info, &socket);
   if (bound == nullptr) return info.Env().Undefined();
-  return ReadInto(info, fd, 1, bound->out);
+  return ReadInto(info, socket.fd(), 1, bound->out);
 }
 
 // SetFd without the read-back, for callers that do not look at the state
 // (the drop-in policy, once per connection).
 Napi::Value ApplyFd(const Napi::CallbackInfo& info) {
-  int32_t fd = 0;
-  Bound* bound = BoundFor(info, &fd);
+  SocketArg socket;
+  Bound* bound = BoundFor(info, &socket);
   if (bound == nullptr) return info.Env().Undefined();
   Request request;
   for (int32_t i = 0; i < kFieldCount; i++) request.value[i] = bound->request[i];
   os_socket sock;
   Failure failure{0, 0, 0};
-  if (Resolve(info, fd, 1, &sock, &failure) && Apply(sock, request, &failure))
+  if (Resolve(info, socket.fd(), 1, &sock, &failure) &&
+      Apply(sock, request, &failure))
     return Int32(info.Env(), 0);
   bound->out[kOutOption] = failure.option;
   bound->out[kOutSyscall] = failure.syscall;

@@ -118,6 +118,10 @@ bool ResolveSocket(uv_loop_s* loop, int32_t fd, const Locator& locator,
                    os_socket* sock, Failure* failure);
 bool Apply(os_socket sock, const Request& request, Failure* failure);
 bool Read(os_socket sock, State* state, Failure* failure);
+// Closes a duplicate descriptor a call was handed (binding.cc's SocketArg:
+// Deno's fdForIpc()). Windows: nothing is handed over there (JavaScript
+// names a socket by its addresses), so nothing is closed.
+void CloseDuplicate(int32_t fd);
 
 }  // namespace tcpka
 

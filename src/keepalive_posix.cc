@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace tcpka {
 
@@ -170,6 +171,12 @@ bool Read(os_socket sock, State* state, Failure* failure) {
     state->read_mask |= 1u << field;
   }
   return true;
+}
+
+void CloseDuplicate(int32_t fd) {
+  // A close interrupted by a signal has still released the descriptor
+  // (Linux, macOS, FreeBSD): never retried, it could close a reused number.
+  if (fd >= 0) close(fd);
 }
 
 }  // namespace tcpka

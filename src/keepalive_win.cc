@@ -366,4 +366,6 @@ bool Read(os_socket sock, State* state, Failure* failure) {
   return true;
 }
 
+void CloseDuplicate(int32_t) {}
+
 }  // namespace tcpka

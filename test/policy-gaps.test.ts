@@ -1,0 +1,55 @@
+// What a policy cannot reach is said once, never left silent
+// (lib/policy-gaps.ts). In Bun and Deno the real cases (fetch, Bun's
+// node:http server) are checked by test/runtimes.test.ts; here, in Node,
+// the start-up warning of a runtime whose sockets the package does not
+// know, made by changing what the process reports of itself before the
+// preload loads (process.versions, process.platform), and Node's own fetch
+// and http server, which the policy reaches and does not warn about.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..');
+const register = path.join(root, 'dist', 'register.js');
+
+// Run before the preload: the process claims to be another runtime.
+const SHAMS: Record<string, string> = {
+  'no known runtime': 'delete process.versions.node;',
+  'Deno on Windows': "Object.defineProperty(process.versions, 'deno', { value: '2.9.6', enumerable: true }); Object.defineProperty(process, 'platform', { value: 'win32' });",
+  'Bun on Windows': "Object.defineProperty(process.versions, 'bun', { value: '1.4.5', enumerable: true }); Object.defineProperty(process, 'platform', { value: 'win32' });",
+};
+const EXPECTED: Record<string, RegExp> = {
+  'no known runtime': /this runtime is not Node\.js, Bun or Deno/,
+  'Deno on Windows': /Deno on Windows is not supported/,
+  'Bun on Windows': /Bun on Windows is not supported/,
+};
+
+function preloaded(sham: string, body: string): { status: number | null; stderr: string } {
+  const env = { ...process.env, TCP_KEEPALIVE: 'general', NODE_OPTIONS: '' };
+  const script = `${sham}; require(${JSON.stringify(register)}); ${body}`;
+  const result = spawnSync(process.execPath, ['-e', script], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stderr: result.stderr };
+}
+
+for (const [name, sham] of Object.entries(SHAMS)) {
+  t.test(`${name}: the preload says once, at start-up, that it may not reach any socket`, async (t) => {
+    const result = preloaded(sham, '');
+    t.equal(result.status, 0, 'the process runs on');
+    const lines = result.stderr.split('\n').filter((l) => l.includes('ERR_KEEPALIVE_UNREACHABLE'));
+    t.equal(lines.length, 1, 'one warning');
+    t.match(lines[0], EXPECTED[name]!, lines[0] ?? 'none');
+  });
+}
+
+t.test("Node: fetch and http servers go through node:net; no ERR_KEEPALIVE_UNREACHABLE", async (t) => {
+  const body = `
+    const http = require('node:http');
+    const server = http.createServer((req, res) => res.end('ok')).listen(0, '127.0.0.1', async () => {
+      const res = await fetch('http://127.0.0.1:' + server.address().port + '/');
+      console.log(await res.text());
+      server.close();
+    });`;
+  const result = preloaded('', body);
+  t.equal(result.status, 0, 'a fetch to an http server ran', { stderr: result.stderr });
+  t.notMatch(result.stderr, /ERR_KEEPALIVE_UNREACHABLE/, 'no warning');
+});
