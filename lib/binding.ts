@@ -164,6 +164,24 @@ function checkLayout(addon: NativeBinding, file: string): NativeBinding {
   throw error;
 }
 
+/**
+ * The libc node-gyp-build decides for: LIBC, else musl where
+ * /etc/alpine-release exists (Linux), else glibc.
+ */
+function libcHere(): string {
+  return process.env.LIBC || (process.platform === 'linux' && existsSync('/etc/alpine-release') ? 'musl' : 'glibc');
+}
+
+/**
+ * The prebuild's file name for a libc, in node-gyp-build's tag scheme (the
+ * one scripts/build-prebuilds.sh and the GitHub workflow write):
+ * tcp-keepalive.musl.node for musl, which node-gyp-build prefers there and
+ * never takes elsewhere; tcp-keepalive.node (no tag) otherwise.
+ */
+export function prebuildName(libc: string): string {
+  return libc === 'musl' ? 'tcp-keepalive.musl.node' : 'tcp-keepalive.node';
+}
+
 // node-gyp-build ships no types; this is the part of its API used here.
 type NodeGypBuild = (dir: string) => unknown;
 /**
@@ -178,7 +196,7 @@ function loadAddon(root: string): { addon: NativeBinding; file: string } {
   // file or an error, never a silent fallback to another build.
   const explicit = process.env.TCP_KEEPALIVE_ADDON;
   if (explicit) return { addon: require(explicit) as NativeBinding, file: explicit };
-  const candidates = [join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'tcp-keepalive.node')];
+  const candidates = [join(root, 'prebuilds', `${process.platform}-${process.arch}`, prebuildName(libcHere()))];
   if (!process.env.PREBUILDS_ONLY) candidates.unshift(join(root, 'build', 'Release', 'tcp_keepalive.node'));
   for (const file of candidates) {
     if (!existsSync(file)) continue;

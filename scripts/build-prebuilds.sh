@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # N-API prebuilds (NAPI_VERSION 8, stripped) for the targets this Linux
 # machine can build: linux-x64 (the machine's g++), linux-arm64 (Debian's
-# g++-aarch64-linux-gnu) and win32-x64 (Debian's mingw-w64, through
-# scripts/build-win32.sh). `npm run build:prebuilds` runs this.
+# g++-aarch64-linux-gnu), win32-x64 (Debian's mingw-w64, through
+# scripts/build-win32.sh), and linux-x64-musl / linux-arm64-musl (zig from
+# npm, through scripts/build-musl.sh). `npm run build:prebuilds` runs this.
 #
-#   scripts/build-prebuilds.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 win32-x64 (default: all)
+#   scripts/build-prebuilds.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 win32-x64 linux-x64-musl linux-arm64-musl (default: all)
+#
+# One naming scheme, node-gyp-build's tags (the loader in lib/binding.ts
+# and the GitHub workflow use the same): prebuilds/<platform>-<arch>/
+# tcp-keepalive.node for glibc (and Windows), tcp-keepalive.musl.node for
+# musl, which node-gyp-build prefers where LIBC=musl or /etc/alpine-release
+# exists and never takes elsewhere.
 #
 # Each target is built with node-gyp (prebuildify) in its own copy of the
 # sources under the cache, never in the work tree's build/, which the tests
@@ -29,11 +36,11 @@ targets=()
 for arg in "$@"; do
   case "$arg" in
     --stage-only) copy=0 ;;
-    linux-x64 | linux-arm64 | win32-x64) targets+=("$arg") ;;
-    *) platform_die "unknown argument $arg (targets: linux-x64 linux-arm64 win32-x64)" ;;
+    linux-x64 | linux-arm64 | win32-x64 | linux-x64-musl | linux-arm64-musl) targets+=("$arg") ;;
+    *) platform_die "unknown argument $arg (targets: linux-x64 linux-arm64 win32-x64 linux-x64-musl linux-arm64-musl)" ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64 win32-x64)
+[ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64 win32-x64 linux-x64-musl linux-arm64-musl)
 platform_cache_dir
 
 log() { echo "prebuild: $*" >&2; }
@@ -42,7 +49,7 @@ log() { echo "prebuild: $*" >&2; }
 # differs from the one recorded at its last build.
 inputs_digest() {
   (cd "$SOURCES" && find src binding.gyp -type f -print0 | sort -z | xargs -0 sha256sum)
-  sha256sum "$ROOT/scripts/build-prebuilds.sh" "$ROOT/scripts/build-win32.sh" \
+  sha256sum "$ROOT/scripts/build-prebuilds.sh" "$ROOT/scripts/build-win32.sh" "$ROOT/scripts/build-musl.sh" \
     "$ROOT/node_modules/node-addon-api/package.json" | cut -d' ' -f1
 }
 
@@ -92,6 +99,21 @@ build_linux_arm64() {
   echo "$stage/out/prebuilds/linux-arm64/tcp-keepalive.node"
 }
 
+build_linux_x64_musl() {
+  "$ROOT/scripts/build-musl.sh" x64 "$PLATFORM_CACHE/stage-linux-x64-musl/tcp-keepalive.musl.node" >&2
+  echo "$PLATFORM_CACHE/stage-linux-x64-musl/tcp-keepalive.musl.node"
+}
+
+build_linux_arm64_musl() {
+  "$ROOT/scripts/build-musl.sh" arm64 "$PLATFORM_CACHE/stage-linux-arm64-musl/tcp-keepalive.musl.node" >&2
+  echo "$PLATFORM_CACHE/stage-linux-arm64-musl/tcp-keepalive.musl.node"
+}
+
+# Where a target's file goes under prebuilds/: its platform-arch directory,
+# and the file name with its libc tag.
+target_dir() { echo "${1%-musl}"; }
+target_file() { case "$1" in *-musl) echo tcp-keepalive.musl.node ;; *) echo tcp-keepalive.node ;; esac; }
+
 build_win32_x64() {
   "$ROOT/scripts/build-win32.sh" >&2
   echo "$ROOT/build-win32/tcp_keepalive.node"
@@ -100,14 +122,16 @@ build_win32_x64() {
 # What the file must be, as `file` describes it.
 expect_format() {
   case "$1" in
-    linux-x64) echo 'ELF 64-bit LSB shared object, x86-64' ;;
-    linux-arm64) echo 'ELF 64-bit LSB shared object, ARM aarch64' ;;
+    linux-x64 | linux-x64-musl) echo 'ELF 64-bit LSB shared object, x86-64' ;;
+    linux-arm64 | linux-arm64-musl) echo 'ELF 64-bit LSB shared object, ARM aarch64' ;;
     win32-x64) echo 'PE32+ executable (DLL)' ;;
   esac
 }
 
 for target in "${targets[@]}"; do
-  out="$STAGE_OUT/prebuilds/$target/tcp-keepalive.node"
+  dir="$(target_dir "$target")"
+  name="$(target_file "$target")"
+  out="$STAGE_OUT/prebuilds/$dir/$name"
   mkdir -p "$(dirname "$out")"
   exec {lock}>"$STAGE_OUT/.$target.lock"
   flock "$lock"
@@ -126,10 +150,10 @@ for target in "${targets[@]}"; do
   [[ "$format" == "$(expect_format "$target")"* ]] || platform_die "$target: unexpected binary: $format"
   case "$format" in *"not stripped"*) platform_die "$target: not stripped" ;; esac
   if [ "$copy" = 1 ]; then
-    mkdir -p "$ROOT/prebuilds/$target"
-    cp "$out" "$ROOT/prebuilds/$target/.tcp-keepalive.node.part"
-    mv "$ROOT/prebuilds/$target/.tcp-keepalive.node.part" "$ROOT/prebuilds/$target/tcp-keepalive.node"
-    where="prebuilds/$target/tcp-keepalive.node"
+    mkdir -p "$ROOT/prebuilds/$dir"
+    cp "$out" "$ROOT/prebuilds/$dir/.$name.part"
+    mv "$ROOT/prebuilds/$dir/.$name.part" "$ROOT/prebuilds/$dir/$name"
+    where="prebuilds/$dir/$name"
   else
     where="$out"
   fi

@@ -50,8 +50,8 @@ function darwinSources(): string[] {
 // system directories, so every header zig has is zig's.
 function zigArgs(target: string): string[] {
   return [
-    'c++', '-target', target, '-std=c++17', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden',
-    '-DNAPI_VERSION=8', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', '-DNAPI_DISABLE_CPP_EXCEPTIONS',
+    'c++', '-target', target, '-std=c++17', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden', '-fno-exceptions',
+    '-DNAPI_VERSION=8', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
     '-I', path.join(root, 'src'), '-I', path.join(root, 'node_modules', 'node-addon-api'), '-I', '/usr/include/node',
     '-idirafter', path.join(root, 'test', 'fixtures', 'bsd-headers', 'darwin'),
   ];

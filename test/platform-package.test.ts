@@ -66,6 +66,8 @@ t.test('one tarball, three prebuilds, each loaded on its platform without compil
   const packed = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed[0]!.files.map((f) => f.path);
   for (const target of TARGETS) t.ok(files.includes(`prebuilds/${target}/tcp-keepalive.node`), `the tarball holds prebuilds/${target}`);
+  // The musl builds beside the glibc ones (checked by test/platform-musl.test.ts, run on Alpine by the workflow).
+  for (const target of ['linux-x64', 'linux-arm64']) t.ok(files.includes(`prebuilds/${target}/tcp-keepalive.musl.node`), `the tarball holds prebuilds/${target}/tcp-keepalive.musl.node`);
 
   const project = path.join(work, 'consumer');
   fs.mkdirSync(project);

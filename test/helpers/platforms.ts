@@ -11,7 +11,7 @@ export const cacheDir = process.env.TCP_KEEPALIVE_CACHE ?? path.join(root, '.cac
 /** Where scripts/build-prebuilds.sh --stage-only puts prebuilds/<target>/tcp-keepalive.node. */
 export const stagedPrebuilds = path.join(cacheDir, 'prebuilt');
 
-export type Target = 'linux-x64' | 'linux-arm64' | 'win32-x64';
+export type Target = 'linux-x64' | 'linux-arm64' | 'win32-x64' | 'linux-x64-musl' | 'linux-arm64-musl';
 
 export interface RunResult {
   status: number | null;
@@ -211,6 +211,7 @@ export const hostOnlyTests: Readonly<Record<string, string>> = {
   'test/platform-win32.test.ts': 'drives the Windows run itself',
   'test/platform-win32-faults.test.ts': 'drives node.exe under Wine in the fault harness itself',
   'test/platform-workflow.test.ts': 'lints the GitHub workflow; no Node runtime behaviour',
+  'test/platform-musl.test.ts': 'cross-builds the musl prebuilds with the host zig and reads them with the host binutils',
   'test/runtimes.test.ts': 'drives the Bun and Deno runs itself (x64 builds of those runtimes; which Node drives them does not matter)',
   'test/lifecycle-sanitizers.test.ts': 'builds the addon with the host compiler and its sanitizer runtimes, and runs it in the host Node (LD_PRELOAD of the host libasan)',
 };
