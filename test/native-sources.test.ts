@@ -29,7 +29,7 @@ t.test('FreeBSD sources pass a syntax check', async (t) => {
   if (!needs(t, hasCommand('g++'), 'g++ is not installed')) return;
   const common = ['-fsyntax-only', '-std=c++17', '-Wall', '-Wextra', '-Werror', '-I', path.join(root, 'src')];
   for (const file of ['keepalive_freebsd.cc', 'keepalive_posix.cc']) {
-    const result = spawnSync('g++', [...common, path.join(root, 'src', file)], { encoding: 'utf8' });
+    const result = spawnSync('g++', [...common, path.join(root, 'src', file)], { encoding: 'utf8', timeout: 120_000 });
     t.equal(result.status, 0, `${file} ${result.stderr}`);
   }
 });
@@ -68,7 +68,7 @@ t.test('macOS sources compile and link for x86_64 and arm64 against the macOS he
     // Node's symbols resolve when the addon loads, as node-gyp links it on macOS.
     const build = spawnSync(zig, [...zigArgs(target), '-shared', ...darwinSources(), '-Wl,-undefined,dynamic_lookup', '-o', file], { encoding: 'utf8', timeout: 300_000 });
     t.equal(build.status, 0, `${target}: compiled and linked ${build.stderr}`);
-    const kind = spawnSync('file', ['-b', file], { encoding: 'utf8' }).stdout;
+    const kind = spawnSync('file', ['-b', file], { encoding: 'utf8', timeout: 30_000 }).stdout;
     t.match(kind, new RegExp(`^Mach-O 64-bit ${machine} dynamically linked shared library`), `${target}: ${kind.trim()}`);
   }
   // The oracle can fail: the same compile of keepalive_darwin.cc with an option the headers lack.

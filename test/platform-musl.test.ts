@@ -24,7 +24,8 @@ const TARGETS = [
   ['linux-arm64', 'AArch64'],
 ] as const;
 
-const tool = (command: string, args: string[]): string => spawnSync(command, args, { encoding: 'utf8' }).stdout;
+// binutils' answers, bounded (a hung tool fails the assertion that reads it).
+const tool = (command: string, args: string[]): string => spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 }).stdout;
 
 t.test('the musl prebuilds: machine, libc, exports', { timeout: 600_000 }, async (t) => {
   if (!needs(t, platformsWanted, SKIP_REASON)) return;
