@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # N-API prebuilds (NAPI_VERSION 8, stripped) for the targets this Linux
 # machine can build: linux-x64 (the machine's g++), linux-arm64 (Debian's
-# g++-aarch64-linux-gnu), win32-x64 (Debian's mingw-w64, through
+# g++-aarch64-linux-gnu), linux-arm (armv7 hard-float, Debian's
+# g++-arm-linux-gnueabihf), win32-x64 (Debian's mingw-w64, through
 # scripts/build-win32.sh), and linux-x64-musl / linux-arm64-musl (zig from
 # npm, through scripts/build-musl.sh). `npm run build:prebuilds` runs this.
 #
-#   scripts/build-prebuilds.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 win32-x64 linux-x64-musl linux-arm64-musl (default: all)
+#   scripts/build-prebuilds.sh [--stage-only] [TARGET...]   TARGET: linux-x64 linux-arm64 linux-arm win32-x64 linux-x64-musl linux-arm64-musl (default: all)
 #
 # One naming scheme, node-gyp-build's tags (the loader in lib/binding.ts
 # and the GitHub workflow use the same): prebuilds/<platform>-<arch>/
@@ -36,11 +37,11 @@ targets=()
 for arg in "$@"; do
   case "$arg" in
     --stage-only) copy=0 ;;
-    linux-x64 | linux-arm64 | win32-x64 | linux-x64-musl | linux-arm64-musl) targets+=("$arg") ;;
-    *) platform_die "unknown argument $arg (targets: linux-x64 linux-arm64 win32-x64 linux-x64-musl linux-arm64-musl)" ;;
+    linux-x64 | linux-arm64 | linux-arm | win32-x64 | linux-x64-musl | linux-arm64-musl) targets+=("$arg") ;;
+    *) platform_die "unknown argument $arg (targets: linux-x64 linux-arm64 linux-arm win32-x64 linux-x64-musl linux-arm64-musl)" ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64 win32-x64 linux-x64-musl linux-arm64-musl)
+[ ${#targets[@]} -gt 0 ] || targets=(linux-x64 linux-arm64 linux-arm win32-x64 linux-x64-musl linux-arm64-musl)
 platform_cache_dir
 
 log() { echo "prebuild: $*" >&2; }
@@ -88,16 +89,20 @@ build_linux_x64() {
   echo "$stage/out/prebuilds/linux-x64/tcp-keepalive.node"
 }
 
-build_linux_arm64() {
-  local stage="$PLATFORM_CACHE/stage-linux-arm64" triple=aarch64-linux-gnu tool
+# A glibc Linux target built with Debian's cross toolchain TRIPLE for node-gyp's ARCH.
+build_linux_cross() {
+  local target=$1 triple=$2 arch=$3 stage="$PLATFORM_CACHE/stage-$1" tool
   for tool in gcc g++ strip; do
-    command -v "$triple-$tool" >/dev/null || platform_die "missing $triple-$tool (apt-get install g++-aarch64-linux-gnu)"
+    command -v "$triple-$tool" >/dev/null || platform_die "missing $triple-$tool (apt-get install g++-$triple)"
   done
   stage_sources "$stage"
   CC="$triple-gcc" CXX="$triple-g++" LINK="$triple-g++" AR="$triple-ar" \
-    PREBUILD_STRIP_BIN="$triple-strip" prebuildify_in "$stage" arm64
-  echo "$stage/out/prebuilds/linux-arm64/tcp-keepalive.node"
+    PREBUILD_STRIP_BIN="$triple-strip" prebuildify_in "$stage" "$arch"
+  echo "$stage/out/prebuilds/$target/tcp-keepalive.node"
 }
+
+build_linux_arm64() { build_linux_cross linux-arm64 aarch64-linux-gnu arm64; }
+build_linux_arm() { build_linux_cross linux-arm arm-linux-gnueabihf arm; }
 
 build_linux_x64_musl() {
   "$ROOT/scripts/build-musl.sh" x64 "$PLATFORM_CACHE/stage-linux-x64-musl/tcp-keepalive.musl.node" >&2
@@ -124,6 +129,7 @@ expect_format() {
   case "$1" in
     linux-x64 | linux-x64-musl) echo 'ELF 64-bit LSB shared object, x86-64' ;;
     linux-arm64 | linux-arm64-musl) echo 'ELF 64-bit LSB shared object, ARM aarch64' ;;
+    linux-arm) echo 'ELF 32-bit LSB shared object, ARM, EABI5' ;;
     win32-x64) echo 'PE32+ executable (DLL)' ;;
   esac
 }

