@@ -14,6 +14,9 @@ import * as path from 'node:path';
 import { fetchNode, platformsWanted, SKIP_REASON } from './helpers/platforms';
 import { hasCommand, needs } from './helpers/tools';
 
+// zig builds its libc++ for each target on first use (about 50 s each with an empty cache, as in CI).
+t.setTimeout(10 * 60_000);
+
 const root = path.join(__dirname, '..');
 const ZIG_VERSION = process.env.ZIG_VERSION ?? '0.11.0';
 

@@ -18,6 +18,9 @@ import { prebuildName } from '../lib/binding';
 import { describe, platformsWanted, prebuild, root, run, SKIP_REASON } from './helpers/platforms';
 import { hasCommand, needs } from './helpers/tools';
 
+// zig builds its libc++ for each target on first use (about 50 s each with an empty cache, as in CI).
+t.setTimeout(10 * 60_000);
+
 const NAPI_ENTRY_POINTS = ['napi_register_module_v1', 'node_api_module_get_api_version_v1'];
 const TARGETS = [
   ['linux-x64', 'Advanced Micro Devices X86-64'],
