@@ -19,10 +19,13 @@ const register = path.join(root, 'dist', 'register.js');
 const addon = Object.keys(require.cache).find((f) => f.endsWith('.node'));
 
 // Run before the preload: the process claims to be another runtime.
+// process.versions is replaced whole: Node 26 ignores changes to its properties.
+const versions = (change: string): string => `Object.defineProperty(process, 'versions', { value: (${change})({ ...process.versions }), configurable: true, enumerable: true });`;
+const onWindows = "Object.defineProperty(process, 'platform', { value: 'win32' });";
 const SHAMS: Record<string, string> = {
-  'no known runtime': 'delete process.versions.node;',
-  'Deno on Windows': "Object.defineProperty(process.versions, 'deno', { value: '2.9.6', enumerable: true }); Object.defineProperty(process, 'platform', { value: 'win32' });",
-  'Bun on Windows': "Object.defineProperty(process.versions, 'bun', { value: '1.4.5', enumerable: true }); Object.defineProperty(process, 'platform', { value: 'win32' });",
+  'no known runtime': versions('(v) => { delete v.node; return v; }'),
+  'Deno on Windows': versions("(v) => ({ ...v, deno: '2.9.6' })") + onWindows,
+  'Bun on Windows': versions("(v) => ({ ...v, bun: '1.4.5' })") + onWindows,
 };
 const EXPECTED: Record<string, RegExp> = {
   'no known runtime': /this runtime is not Node\.js, Bun or Deno/,
