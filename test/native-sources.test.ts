@@ -37,24 +37,28 @@ t.test('FreeBSD sources pass a syntax check', async (t) => {
   }
 });
 
-// The macOS sources binding.gyp lists (its one list), with binding.cc.
-function darwinSources(): string[] {
+// The macOS build binding.gyp describes (its one list): binding.cc and the
+// darwin sources, with the target's defines.
+function darwinBuild(): { sources: string[]; defines: string[] } {
   const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')) as {
-    targets: Array<{ sources: string[]; conditions: Array<[string, { sources?: string[] }]> }>;
+    targets: Array<{ sources: string[]; defines: string[]; conditions: Array<[string, { sources?: string[]; defines?: string[] }]> }>;
   };
   const target = gyp.targets[0]!;
-  const mac = target.conditions.find(([condition]) => condition === "OS=='mac'")?.[1].sources ?? [];
-  return [...target.sources, ...mac].map((f) => path.join(root, f));
+  const mac = target.conditions.find(([condition]) => condition === "OS=='mac'")?.[1] ?? {};
+  return {
+    sources: [...target.sources, ...(mac.sources ?? [])].map((f) => path.join(root, f)),
+    defines: [...target.defines, ...(mac.defines ?? [])].map((d) => `-D${d}`),
+  };
 }
 
-// As binding.gyp builds the addon. zig's macOS headers lack
-// netinet/tcp_fsm.h (the TCPS_* state numbers, the same on every BSD):
-// it comes from test/fixtures/bsd-headers/darwin, searched after the
-// system directories, so every header zig has is zig's.
+// As node-gyp builds the addon (node-addon-api's noexcept settings added).
+// zig's macOS headers lack netinet/tcp_fsm.h (the TCPS_* state numbers, the
+// same on every BSD): it comes from test/fixtures/bsd-headers/darwin,
+// searched after the system directories, so every header zig has is zig's.
 function zigArgs(target: string): string[] {
   return [
     'c++', '-target', target, '-std=c++17', '-Wall', '-Wextra', '-Werror', '-fvisibility=hidden', '-fno-exceptions',
-    '-DNAPI_VERSION=8', '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
+    ...darwinBuild().defines, '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
     '-I', path.join(root, 'src'), '-I', path.join(root, 'node_modules', 'node-addon-api'), '-I', '/usr/include/node',
     '-idirafter', path.join(root, 'test', 'fixtures', 'bsd-headers', 'darwin'),
   ];
@@ -69,7 +73,7 @@ t.test('macOS sources compile and link for x86_64 and arm64 against the macOS he
   for (const [target, machine] of [['x86_64-macos', 'x86_64'], ['aarch64-macos', 'arm64']] as const) {
     const file = path.join(out, `${target}.node`);
     // Node's symbols resolve when the addon loads, as node-gyp links it on macOS.
-    const build = spawnSync(zig, [...zigArgs(target), '-shared', ...darwinSources(), '-Wl,-undefined,dynamic_lookup', '-o', file], { encoding: 'utf8', timeout: 300_000 });
+    const build = spawnSync(zig, [...zigArgs(target), '-shared', ...darwinBuild().sources, '-Wl,-undefined,dynamic_lookup', '-o', file], { encoding: 'utf8', timeout: 300_000 });
     t.equal(build.status, 0, `${target}: compiled and linked ${build.stderr}`);
     const kind = spawnSync('file', ['-b', file], { encoding: 'utf8', timeout: 30_000 }).stdout;
     t.match(kind, new RegExp(`^Mach-O 64-bit ${machine} dynamically linked shared library`), `${target}: ${kind.trim()}`);

@@ -26,7 +26,7 @@ import { POLICY, haveSs } from './helpers/dropin';
 import { cleanEnv, platformsWanted, SKIP_REASON } from './helpers/platforms';
 import { fetchRuntime, PACKAGE, REGISTER, RUNTIMES, SCENARIOS, startScenario, type RuntimeSpec, type StepMessage } from './helpers/runtimes';
 import { dbSupport, startPostgres } from './helpers/servers';
-import { keepaliveTimer } from './helpers/ss';
+import { keepaliveTimer, keepaliveWithin } from './helpers/ss';
 import { tlsCredentials } from './helpers/tls';
 import { needs } from './helpers/tools';
 
@@ -47,11 +47,8 @@ async function checkSockets(t: Test, message: StepMessage): Promise<void> {
       t.not(timer?.name, 'keepalive', `${s.label}: ss shows no keepalive timer (${timer ? timer.name : 'none'})`);
       continue;
     }
-    const low = s.idle >= 10 ? s.idle - 5 : 0;
-    t.ok(
-      timer !== null && timer.name === 'keepalive' && timer.seconds <= s.idle && timer.seconds > low,
-      `${s.label}: ss keepalive timer ${timer ? `${timer.name},${timer.seconds}s` : 'none'} within (${low}, ${s.idle}]`,
-    );
+    const within = keepaliveWithin(timer, s.idle);
+    t.ok(within.ok, `${s.label}: ${within.text}`);
   }
 }
 

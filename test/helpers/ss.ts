@@ -57,3 +57,14 @@ export async function keepaliveTimer(ports: SsPorts, waitMs = 2000, netns?: stri
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * Whether `timer` is the keepalive timer of a connection with `idle`: at
+ * most idle and, for idle ≥ 10, more than idle − 5 s (so a 1 s value from a
+ * library cannot pass for it); with the reading, for an assertion's name.
+ */
+export function keepaliveWithin(timer: SsTimer | null, idle: number): { ok: boolean; text: string } {
+  const low = idle >= 10 ? idle - 5 : 0;
+  const ok = timer !== null && timer.name === 'keepalive' && timer.seconds <= idle && timer.seconds > low;
+  return { ok, text: `ss keepalive timer ${timer ? `${timer.name},${timer.seconds}s` : 'none'} within (${low}, ${idle}]` };
+}
