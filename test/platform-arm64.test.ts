@@ -13,9 +13,10 @@
 // natively on every Node version); the log names each with its reason. The
 // fault tests run too: their namespaces are made by host commands (ip, nft,
 // tcpdump run natively), and the peers inside them are arm64 Node processes.
-// The TypeScript is compiled to JavaScript by tsc first: tap's loader would
-// otherwise compile every file again in every test process at emulation
-// speed. Each test file is its own arm64 Node process under the emulator:
+// The TypeScript is compiled to JavaScript by tsc first, so that each test
+// process loads JavaScript; tsx (the loader in .taprc) then transforms only
+// the test file itself, with the host's esbuild binary run natively
+// (ESBUILD_BINARY_PATH, set by emulatedRun). Each test file is its own arm64 Node process under the emulator:
 // this machine has no binfmt_misc, so test/platform/qemu-preload.cjs routes
 // every spawn of the arm64 Node (tap's, and the tests' own) through qemu.
 // The system calls are the host kernel's, so `ss` works as for the x64 run.

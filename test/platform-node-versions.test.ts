@@ -10,7 +10,7 @@
 // (they build, pack or drive the other platforms) and NODE_VERSIONS_LEFT_OUT
 // (a fault's kernel side and the benchmark's harness, which no Node version
 // changes: each printed with its reason), the client files and
-// faults-detect included. TypeScript goes through tap's own loader, as in
+// faults-detect included. TypeScript goes through tsx (.taprc), as in
 // the main run. TCP_KEEPALIVE_PREBUILD makes node-gyp-build load the
 // prebuild. Each line's whole TAP output is kept in
 // .cache/platforms/last-node<line>.tap.

@@ -401,7 +401,7 @@ export function suiteCopy(name: string): string {
 /**
  * Compiles the copy's TypeScript (lib/, test/, with its tsconfig.json) to
  * JavaScript next to the sources, as tsc does: require() then finds the
- * .js first. For the emulated run, where tap's TypeScript loader would
+ * .js first. For the emulated run, where the TypeScript loader would
  * compile every file again in every test process, at emulation speed.
  */
 export async function compileInPlace(copy: string): Promise<RunResult> {
@@ -478,7 +478,10 @@ export async function emulatedRun(t: Test, p: EmulatedPlatform): Promise<Emulate
   const node = path.join(await fetchNode(p.nodePackage, p.nodeVersion), 'bin', 'node');
   const copy = suiteCopy(p.name);
   t.teardown(() => fs.rmSync(copy, { recursive: true, force: true }));
-  const env = cleanEnv({ QEMU_LD_PREFIX: p.sysroot, TCP_KEEPALIVE_QEMU: p.qemu, TCP_KEEPALIVE_PREBUILD: dir, TCP_KEEPALIVE_SLOWDOWN: '6' });
+  // tsx (the tests' TypeScript loader) runs esbuild's binary, which npm
+  // installed for this host only: the emulated Node runs the host's, natively.
+  const esbuild = path.join(root, 'node_modules', '@esbuild', `${process.platform}-${process.arch}`, 'bin', 'esbuild');
+  const env = cleanEnv({ QEMU_LD_PREFIX: p.sysroot, TCP_KEEPALIVE_QEMU: p.qemu, TCP_KEEPALIVE_PREBUILD: dir, TCP_KEEPALIVE_SLOWDOWN: '6', ESBUILD_BINARY_PATH: esbuild });
   const preload = path.join(root, 'test', 'platform', 'qemu-preload.cjs');
   return { dir, binary: path.join(dir, 'prebuilds', p.target, 'tcp-keepalive.node'), copy, env, command: (args) => [p.qemu, [node, '-r', preload, ...args]] };
 }
