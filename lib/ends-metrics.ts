@@ -48,31 +48,57 @@ function globalProvider(): MetricsMeterProvider {
   return api.metrics.getMeterProvider();
 }
 
+// One reporting per provider, however often enableMetrics is called for it
+// (two listeners would count every end twice): each call takes a reference,
+// each returned function gives its one back, the last one stops it.
+const reporting = new Map<MetricsMeterProvider, { stop: () => void; references: number }>();
+
+function startReporting(provider: MetricsMeterProvider): () => void {
+  const meter = provider.getMeter('tcp-keepalive');
+  const ended = meter.createCounter(METRIC_NAMES.ended, { description: 'TCP connections configured by tcp-keepalive that ended, by reason', unit: '{connection}' });
+  const detection = meter.createHistogram(METRIC_NAMES.detection, {
+    description: 'Silence from the last segment received until the connection was declared dead',
+    unit: 's',
+    advice: { explicitBucketBoundaries: BUCKETS },
+  });
+  return onConnectionEnd((record: ConnectionEnd) => {
+    const attributes = { 'tcp_keepalive.reason': record.reason, 'tcp_keepalive.side': record.side };
+    ended.add(1, attributes);
+    if (record.silence !== null && DETECTED.has(record.reason)) detection.record(record.silence, attributes);
+  });
+}
+
 /**
  * Reports every ended connection this package configured as OpenTelemetry
- * metrics. Returns a function that stops it. Throws
+ * metrics. Returns a function that stops it. Calling it again for the same
+ * provider reports each end once still; the reporting stops when every
+ * returned function has been called (each counts once). Throws
  * ERR_KEEPALIVE_NO_OPENTELEMETRY when no meterProvider is given and
  * @opentelemetry/api is not installed; ERR_INVALID_ARG_TYPE for bad options.
  */
 export function enableMetrics(options: MetricsOptions = {}): () => void {
+  let provider: MetricsMeterProvider;
   try {
     validateObject(options, 'options');
     validateKnownKeys(options, 'options', ['meterProvider'], 'option');
     if (options.meterProvider !== undefined) validateObject(options.meterProvider, 'options.meterProvider');
-    const provider: MetricsMeterProvider = (options as MetricsOptions).meterProvider ?? globalProvider();
-    const meter = provider.getMeter('tcp-keepalive');
-    const ended = meter.createCounter(METRIC_NAMES.ended, { description: 'TCP connections configured by tcp-keepalive that ended, by reason', unit: '{connection}' });
-    const detection = meter.createHistogram(METRIC_NAMES.detection, {
-      description: 'Silence from the last segment received until the connection was declared dead',
-      unit: 's',
-      advice: { explicitBucketBoundaries: BUCKETS },
-    });
-    return onConnectionEnd((record: ConnectionEnd) => {
-      const attributes = { 'tcp_keepalive.reason': record.reason, 'tcp_keepalive.side': record.side };
-      ended.add(1, attributes);
-      if (record.silence !== null && DETECTED.has(record.reason)) detection.record(record.silence, attributes);
-    });
+    provider = (options as MetricsOptions).meterProvider ?? globalProvider();
+    let entry = reporting.get(provider);
+    if (entry === undefined) {
+      entry = { stop: startReporting(provider), references: 0 };
+      reporting.set(provider, entry);
+    }
+    entry.references++;
   } catch (error) {
     throw hideOwnFrames(error, enableMetrics);
   }
+  let given = false;
+  return () => {
+    const entry = reporting.get(provider);
+    if (given || entry === undefined) return;
+    given = true;
+    if (--entry.references > 0) return;
+    reporting.delete(provider);
+    entry.stop();
+  };
 }

@@ -29,7 +29,7 @@ import { computeDetectAfter } from './detect';
 import { hideOwnFrames, keepaliveWarning } from './errors';
 import { closingTcpHandleOf, internalsOf, sideOf, type Side } from './handle';
 import type { Marked } from './policy-apply';
-import { addressesAfterEnd, addressesReadableAtEnd, readAddressesFd, readHealthFd, type TcpHealth } from './health';
+import { addressesReadableAtEnd, readAddressesFd, readHealthFd, type TcpHealth } from './health';
 import type { KeepaliveState } from './keepalive';
 import { classifyEnd, END_REASONS, type EndReason } from './outcome';
 import { supported } from './supported';
@@ -369,7 +369,8 @@ function kernelView(socket: net.Socket): TcpHealth | null {
 // already read (its getters cache them) and the peer noted at configure.
 function addressesAtEnd(socket: net.Socket, remote: EndAddress | null | undefined, failed: boolean): { local: EndAddress | null; remote: EndAddress | null } {
   const handle = failed ? closingTcpHandleOf(socket) : null;
-  const read = handle !== null && addressesAfterEnd ? readAddressesFd(handle.fd ?? -1) : null;
+  const fd = handle?.fd ?? -1;
+  const read = handle !== null && addressesReadableAtEnd(fd) ? readAddressesFd(fd) : null;
   if (read !== null) return read;
   const s = socket as unknown as { _sockname?: { address?: string; port?: number }; _peername?: { address?: string; port?: number } };
   let local = s._sockname ? endAddress(s._sockname) : null;

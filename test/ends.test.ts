@@ -283,6 +283,36 @@ t.test('OpenTelemetry: the real metrics SDK counts the same ends', async (t) => 
   t.notOk(metrics.some((m) => m.descriptor.name === METRIC_NAMES.detection), 'no detection time for resets and local ends');
 });
 
+t.test('OpenTelemetry: enableMetrics twice for one provider counts each end once; the last stop ends it', async (t) => {
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  t.teardown(() => meterProvider.shutdown());
+  const endOne = async (): Promise<void> => {
+    const { client } = await tcpPair(t);
+    setKeepalive(client, SETTINGS);
+    client.destroy();
+    await closed(client);
+  };
+  const counted = async (): Promise<number> => {
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((m) => m.scopeMetrics.flatMap((s) => s.metrics));
+    const ended = metrics.filter((m) => m.descriptor.name === METRIC_NAMES.ended).pop();
+    return (ended?.dataPoints ?? []).reduce((sum, p) => sum + (p.value as number), 0);
+  };
+  const first = enableMetrics({ meterProvider });
+  const second = enableMetrics({ meterProvider });
+  await endOne();
+  t.equal(await counted(), 1, 'one end, counted once');
+  first();
+  first();
+  await endOne();
+  t.equal(await counted(), 2, 'still reported after one of the two stops (called twice: it counts once)');
+  second();
+  await endOne();
+  t.equal(await counted(), 2, 'not reported after the last stop');
+});
+
 t.test('bad arguments: coded errors', async (t) => {
   t.throws(() => onConnectionEnd('x' as never), { code: 'ERR_INVALID_ARG_TYPE', message: /The "listener" argument must be of type function/ });
   t.throws(() => enableMetrics(5 as never), { code: 'ERR_INVALID_ARG_TYPE' });
