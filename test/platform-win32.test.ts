@@ -32,7 +32,7 @@ import {
   cleanEnv, describe, failureExcerpt, root, run, skippedIn, skipSubtests, tapSummary, cacheDir,
 } from './helpers/platforms';
 import { tlsCredentials } from './helpers/tls';
-import { connectionKey, kernelSockets, runNodeExe, wineEnv, wineSetUp, winPath, type KernelSocket, type WantedSocket } from './helpers/wine';
+import { connectionKey, kernelSockets, runNodeExe, wineEnv, wineNodeModules, wineSetUp, winPath, type KernelSocket, type WantedSocket } from './helpers/wine';
 
 t.setTimeout(10 * 60_000);
 
@@ -163,6 +163,7 @@ t.test('node.exe under Wine: the core test files', async (t) => {
   t.ok(fs.existsSync(path.join(tree, 'lib', 'index.js')), 'compiled', { tsc: tsc.status === 0 ? 'ok' : describe(tsc) });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(tree, 'package.json'));
   fs.cpSync(path.join(tree, 'lib'), path.join(tree, 'dist'), { recursive: true });
+  wineNodeModules(tree);
 
   for (const [file, excluded] of Object.entries(CORE_FILES)) {
     await t.test(file, async (t) => {

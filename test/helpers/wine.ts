@@ -76,6 +76,36 @@ export function wineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   });
 }
 
+/**
+ * Gives a tree of compiled tests (under root) its own node_modules for
+ * node.exe: an alias (symlink) of each package of the project's, but a copy
+ * of @tapjs/test without test-built/node_modules. tap's plugin build links
+ * @tapjs/core there again (.tap/plugins), and Wine shows node.exe a Unix
+ * symlink as a plain folder, so Node, which cannot resolve it to its real
+ * path, loaded @tapjs/core twice and its circular require with @tapjs/test
+ * failed ("Class extends value undefined"). From the tree every package
+ * has one path.
+ */
+export function wineNodeModules(tree: string): void {
+  const from = path.join(root, 'node_modules');
+  const to = path.join(tree, 'node_modules');
+  const link = (name: string): void => fs.symlinkSync(path.join(from, name), path.join(to, name));
+  for (const entry of fs.readdirSync(from)) {
+    if (entry === '.bin' || entry.startsWith('.')) continue;
+    if (!entry.startsWith('@')) {
+      fs.mkdirSync(to, { recursive: true });
+      link(entry);
+      continue;
+    }
+    fs.mkdirSync(path.join(to, entry), { recursive: true });
+    for (const scoped of fs.readdirSync(path.join(from, entry))) {
+      if (`${entry}/${scoped}` !== '@tapjs/test') link(path.join(entry, scoped));
+    }
+  }
+  const built = path.join(from, '@tapjs', 'test', 'test-built', 'node_modules');
+  fs.cpSync(path.join(from, '@tapjs', 'test'), path.join(to, '@tapjs', 'test'), { recursive: true, filter: (source) => source !== built });
+}
+
 export interface KernelSocket {
   localPort: number;
   remotePort: number;
