@@ -201,7 +201,8 @@ export async function setAndReadSections(
     ];
     if (nkModule) {
       setComparisons.push(
-        ['net-keepalive ÷ setKeepalive', 'net-keepalive', 'setKeepalive', { min: 10 }],
+        // No target: net-keepalive's six calls are below the floor of our nine (the floor target above is ours).
+        ['net-keepalive ÷ setKeepalive', 'net-keepalive', 'setKeepalive', undefined, true],
         ['net-keepalive ÷ C floor (the most any package making these 9 calls could reach)', 'net-keepalive', 'C floor (set)', undefined, true],
       );
     }

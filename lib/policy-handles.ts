@@ -61,13 +61,13 @@ let ownerSymbol: symbol | undefined;
  * (the socket is destroyed at once; nothing is published on a diagnostics
  * channel, which net.connect() does and Socket#connect does not).
  */
-export function findTcpPrototype(): object | null {
+export function findTcpPrototype(connect: (this: net.Socket, options: net.SocketConnectOpts) => unknown = net.Socket.prototype.connect): object | null {
   if (tcpPrototype !== undefined) return tcpPrototype;
   tcpPrototype = null;
   if (!HANDLES_HAVE_FDS) return null;
   const socket = new net.Socket();
   try {
-    socket.connect({ port: -1 });
+    connect.call(socket, { port: -1 });
   } catch {
     // ERR_SOCKET_BAD_PORT, thrown after the handle was made
   }

@@ -187,6 +187,7 @@ function onClientConnected(socket: net.Socket): void {
 // every setKeepAlive, every read and every event of every server).
 function connectWrapper(this: net.Socket): net.Socket {
   const policy = active;
+  if (handleConnect === undefined && policy !== null) addHandleHooks();
   const own = this as unknown as Marked;
   // The TCP handle applies the policy when it connects (policy-handles.ts),
   // unless Node will call setKeepAlive on the handle once connected (the
@@ -321,11 +322,14 @@ const SET_KEEPALIVE = hook(net.Socket.prototype, 'setKeepAlive', setKeepAliveWra
 const READ = hook(net.Socket.prototype, 'read', readWrapper as Method);
 // net.Server.prototype.emit: an own method shadowing EventEmitter's (none before).
 const SERVER_EMIT = hook(net.Server.prototype, 'emit', serverEmitWrapper as Method);
-const HOOKS: Hook[] = [CONNECT, SET_KEEPALIVE, READ, SERVER_EMIT];
+const SERVER_LISTEN = hook(net.Server.prototype, 'listen', serverListenWrapper as Method);
+const HOOKS: Hook[] = [CONNECT, SET_KEEPALIVE, READ, SERVER_EMIT, SERVER_LISTEN];
 
 // The TCP handle's connect, connect6, listen, bind and bind6
-// (policy-handles.ts), added to HOOKS by the first patch(): finding the
-// handle class makes a handle.
+// (policy-handles.ts), added to HOOKS when a policy first meets a socket
+// or a server (the first connect() or listen() while one is installed):
+// finding the handle class makes a handle, which costs start-up time that
+// a process that never opens a socket need not pay.
 const handleState: HandleHookState = { active: () => active, turnedOff: (socket) => turnedOff.has(socket), warn: warnOnce };
 let handleConnect: Hook | null | undefined;
 
@@ -335,15 +339,29 @@ function handleHook(target: object, key: string, make: (original: () => Method |
   return h;
 }
 
+/** Finds the TCP handle class once and puts its hooks in the chain beside the others. */
 function addHandleHooks(): void {
   if (handleConnect !== undefined) return;
-  const proto = findTcpPrototype();
   handleConnect = null;
+  // Through the original connect: the probe socket is no socket of the policy's.
+  const proto = findTcpPrototype(CONNECT.original as (this: net.Socket, options: net.SocketConnectOpts) => unknown);
   if (proto === null) return;
-  handleConnect = handleHook(proto, 'connect', (original) => connectHook(handleState, original));
-  HOOKS.push(handleConnect, handleHook(proto, 'connect6', (original) => connectHook(handleState, original)));
-  HOOKS.push(handleHook(proto, 'listen', (original) => listenHook(handleState, original)));
-  HOOKS.push(handleHook(proto, 'bind', bindHook), handleHook(proto, 'bind6', bindHook));
+  const added = [
+    handleHook(proto, 'connect', (original) => connectHook(handleState, original)),
+    handleHook(proto, 'connect6', (original) => connectHook(handleState, original)),
+    handleHook(proto, 'listen', (original) => listenHook(handleState, original)),
+    handleHook(proto, 'bind', bindHook),
+    handleHook(proto, 'bind6', bindHook),
+  ];
+  handleConnect = added[0]!;
+  HOOKS.push(...added);
+  patch();
+}
+
+// Server#listen: before the original, which makes the listening handle.
+function serverListenWrapper(this: net.Server): net.Server {
+  if (handleConnect === undefined && active !== null) addHandleHooks();
+  return Reflect.apply(SERVER_LISTEN.original!, this, arguments) as net.Server;
 }
 
 function mirror(wrapper: Method, original: Method): void {
@@ -352,7 +370,6 @@ function mirror(wrapper: Method, original: Method): void {
 }
 
 function patch(): void {
-  addHandleHooks();
   for (const h of HOOKS) {
     if (h.inChain) continue;
     const descriptor = Object.getOwnPropertyDescriptor(h.target, h.key);

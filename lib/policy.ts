@@ -17,7 +17,9 @@
 // - Node's TCP handle class (policy-handles.ts): connect/connect6 apply a
 //   policy without filter or rules to a client's new descriptor; listen
 //   gives a listener this process bound (bind/bind6 mark those) the policy
-//   its accepted sockets inherit (Linux).
+//   its accepted sockets inherit (Linux). The class is found at the first
+//   connect() or Server#listen() under a policy (net.Server.prototype.listen
+//   is wrapped for that), not at install().
 // - net.Socket.prototype.connect (tls.TLSSocket inherits it, so tls.connect
 //   goes through it too): a TCP socket is marked for the handle's connect,
 //   or (a filter, rules, Node's own keepAlive on connect) gets one 'connect'

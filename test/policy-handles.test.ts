@@ -163,6 +163,44 @@ t.test('clients: the policy is applied when the handle connects, 5 setsockopt pe
   }
 });
 
+// In a fresh process: install() makes no socket; the first connect() finds the
+// handle class and its socket already takes the handle path.
+const LAZY = `
+const net = require('node:net');
+const { install, getKeepalive } = require(process.argv[1]);
+const connect = net.Socket.prototype.connect;
+let made = 0;
+net.Socket.prototype.connect = function () { made++; return connect.apply(this, arguments); };
+const server = net.createServer((s) => s.on('error', () => {})).listen(0, '127.0.0.1', () => {
+  const handle = install(${JSON.stringify(POLICY)});
+  const atInstall = made;
+  const socket = net.connect(server.address().port, '127.0.0.1');
+  const listeners = socket.listenerCount('connect') + socket.listenerCount('close');
+  socket.on('connect', () => {
+    console.log(JSON.stringify({ atInstall, listeners, held: getKeepalive(socket) }));
+    handle.uninstall();
+    socket.destroy();
+    server.close();
+  });
+});`;
+
+t.test('install() makes no socket: the first connect() finds the handle class, and its socket gets the policy from its handle', async (t) => {
+  if (!needs(t, linux, 'the handle path applies on Linux (and the other systems with descriptors)')) return;
+  const child = spawn(process.execPath, ['-e', LAZY, path.join(__dirname, '..', 'dist', 'index.js')], { env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), scaled(15_000));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  t.equal(code, 0, 'the child ran', { stderr });
+  const report = JSON.parse(stdout) as { atInstall: number; listeners: number; held: Record<string, unknown> };
+  t.equal(report.atInstall, 0, 'no connect() at install (the probe socket comes with the first connect)');
+  t.equal(report.listeners, 0, "the first client carries no 'connect' or 'close' listener of the policy: its handle applied it");
+  t.match(report.held, HELD, "getsockopt at 'connect' reads the policy");
+});
+
 t.test('a client socket under the policy carries no listener of the policy, and keeps every guarantee', async (t) => {
   const server = net.createServer((s) => s.on('error', () => {}));
   const port = await listen(t, server);
