@@ -77,28 +77,25 @@ function startReporting(provider: MetricsMeterProvider): () => void {
  * @opentelemetry/api is not installed; ERR_INVALID_ARG_TYPE for bad options.
  */
 export function enableMetrics(options: MetricsOptions = {}): () => void {
+  let held: { stop: () => void; references: number };
   let provider: MetricsMeterProvider;
   try {
     validateObject(options, 'options');
     validateKnownKeys(options, 'options', ['meterProvider'], 'option');
     if (options.meterProvider !== undefined) validateObject(options.meterProvider, 'options.meterProvider');
     provider = (options as MetricsOptions).meterProvider ?? globalProvider();
-    let entry = reporting.get(provider);
-    if (entry === undefined) {
-      entry = { stop: startReporting(provider), references: 0 };
-      reporting.set(provider, entry);
-    }
-    entry.references++;
+    held = reporting.get(provider) ?? { stop: startReporting(provider), references: 0 };
+    reporting.set(provider, held);
+    held.references++;
   } catch (error) {
     throw hideOwnFrames(error, enableMetrics);
   }
   let given = false;
   return () => {
-    const entry = reporting.get(provider);
-    if (given || entry === undefined) return;
+    if (given) return;
     given = true;
-    if (--entry.references > 0) return;
+    if (--held.references > 0) return;
     reporting.delete(provider);
-    entry.stop();
+    held.stop();
   };
 }

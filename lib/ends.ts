@@ -369,8 +369,7 @@ function kernelView(socket: net.Socket): TcpHealth | null {
 // already read (its getters cache them) and the peer noted at configure.
 function addressesAtEnd(socket: net.Socket, remote: EndAddress | null | undefined, failed: boolean): { local: EndAddress | null; remote: EndAddress | null } {
   const handle = failed ? closingTcpHandleOf(socket) : null;
-  const fd = handle?.fd ?? -1;
-  const read = handle !== null && addressesReadableAtEnd(fd) ? readAddressesFd(fd) : null;
+  const read = handle !== null ? readAddressesFd(handle.fd ?? -1) : null;
   if (read !== null) return read;
   const s = socket as unknown as { _sockname?: { address?: string; port?: number }; _peername?: { address?: string; port?: number } };
   let local = s._sockname ? endAddress(s._sockname) : null;

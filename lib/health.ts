@@ -199,17 +199,28 @@ let addressesAnswer: boolean | undefined;
  * @internal
  */
 export function addressesReadableAtEnd(fd: number): boolean {
-  if (addressesAnswer !== undefined || !addressesAfterEnd || fd < 0) return addressesAnswer ?? addressesAfterEnd;
-  const read = native.addressesAfterEnd!(fd);
-  if (typeof read === 'object') addressesAnswer = true;
-  else if (read === -95 || read === -92) addressesAnswer = false; // EOPNOTSUPP, ENOPROTOOPT: not on this system
+  if (addressesAnswer === undefined && addressesAfterEnd && fd >= 0) askAddresses(fd);
   return addressesAnswer ?? addressesAfterEnd;
 }
 
-/** Both addresses of a descriptor about to close, even after a reset or timeout (Linux); null where unknown. @internal */
+/**
+ * Both addresses of a descriptor about to close, even after a reset or
+ * timeout (Linux); null where unknown, and without a system call once this
+ * system refused the question. @internal
+ */
 export function readAddressesFd(fd: number): EndAddresses | null {
-  const read = fd >= 0 ? native.addressesAfterEnd?.(fd) : undefined;
-  return typeof read === 'object' ? read : null;
+  return addressesAfterEnd && addressesAnswer !== false && fd >= 0 ? askAddresses(fd) : null;
+}
+
+// The one native call; its first conclusive answer is kept for the process.
+function askAddresses(fd: number): EndAddresses | null {
+  const read = native.addressesAfterEnd!(fd);
+  if (typeof read === 'object') {
+    addressesAnswer = true;
+    return read;
+  }
+  if (read === -95 || read === -92) addressesAnswer = false; // EOPNOTSUPP, ENOPROTOOPT: not on this system
+  return null;
 }
 
 function value(index: number): number | null {

@@ -61,7 +61,7 @@ let ownerSymbol: symbol | undefined;
  * (the socket is destroyed at once; nothing is published on a diagnostics
  * channel, which net.connect() does and Socket#connect does not).
  */
-export function findTcpPrototype(connect: (this: net.Socket, options: net.SocketConnectOpts) => unknown = net.Socket.prototype.connect): object | null {
+export function findTcpPrototype(connect: (this: net.Socket, options: net.SocketConnectOpts) => unknown): object | null {
   if (tcpPrototype !== undefined) return tcpPrototype;
   tcpPrototype = null;
   if (!HANDLES_HAVE_FDS) return null;

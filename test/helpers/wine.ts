@@ -90,14 +90,13 @@ export function wineNodeModules(tree: string): void {
   const from = path.join(root, 'node_modules');
   const to = path.join(tree, 'node_modules');
   const link = (name: string): void => fs.symlinkSync(path.join(from, name), path.join(to, name));
-  for (const entry of fs.readdirSync(from)) {
-    if (entry === '.bin' || entry.startsWith('.')) continue;
+  fs.mkdirSync(to);
+  for (const entry of fs.readdirSync(from).filter((e) => !e.startsWith('.'))) {
     if (!entry.startsWith('@')) {
-      fs.mkdirSync(to, { recursive: true });
       link(entry);
       continue;
     }
-    fs.mkdirSync(path.join(to, entry), { recursive: true });
+    fs.mkdirSync(path.join(to, entry));
     for (const scoped of fs.readdirSync(path.join(from, entry))) {
       if (`${entry}/${scoped}` !== '@tapjs/test') link(path.join(entry, scoped));
     }
