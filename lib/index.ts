@@ -1,12 +1,15 @@
 // tcp-keepalive: real TCP keepalive control for Node sockets.
 //
 // The package's API, as plain re-exports, so editors show each export's own
-// documentation and go to its definition. The published dist/index.js is
-// tsc's output of this file bundled into one file by esbuild (package.json
-// build:ts): requiring the package then reads one file instead of resolving
-// a dozen modules, every export stays a configurable getter (spies, stubs),
-// and the source map points at lib/. dist/register.js loads the package
-// through it, so the preload and the application share one policy;
+// documentation and go to its definition. The build (scripts/bundle.mjs,
+// npm run build:ts) bundles this file and its modules into one scope with
+// esbuild (dist/bundle.js, the source map pointing at lib/), and writes the
+// published entry dist/index.js: the names exported here, each a
+// configurable getter (spies, stubs) that loads dist/bundle.js at the first
+// read. Requiring the package therefore reads one small file; the code, the
+// addon and the checks of the platform load when the package is first used
+// (docs/performance.md). dist/register.js loads the package through the same
+// entry, so the preload and the application share one policy;
 // test/exports.test.ts checks both.
 export { setKeepalive, getKeepalive } from './keepalive';
 export type { KeepaliveState, PendingKeepalive } from './keepalive';

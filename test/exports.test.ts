@@ -1,6 +1,8 @@
-// The package entry (dist/index.js): lib/index.ts bundled by esbuild into one
-// file. What it exports, what `import` sees, what the types declare, and
-// that the preload shares its policy, are checked here.
+// The package entry (dist/index.js, written by scripts/bundle.mjs): the
+// names of lib/index.ts as getters that load dist/bundle.js (lib/ bundled by
+// esbuild) at the first read. What it exports, what it loads and when, what
+// `import` sees, what the types declare, and that the preload shares its
+// policy, are checked here.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -57,7 +59,7 @@ function node(args: string[], code: string, env: NodeJS.ProcessEnv = {}): unknow
   return JSON.parse(stdout) as unknown;
 }
 
-t.test('require reads one file of the package (the bundle) and the addon; every export is there', async (t) => {
+t.test('require reads the entry alone; the first read of an export loads the bundle and the addon; every export is there', async (t) => {
   const result = node(
     [],
     `
@@ -65,42 +67,65 @@ t.test('require reads one file of the package (the bundle) and the addon; every 
     const dist = ${JSON.stringify(dist)};
     const root = path.dirname(dist);
     const ours = () => Object.keys(require.cache).filter((f) => f.startsWith(root + path.sep) && !f.includes(path.sep + 'node_modules' + path.sep));
+    const addons = () => Object.keys(require.cache).filter((f) => f.endsWith('.node'));
     const pkg = require(${JSON.stringify(entry)});
-    const loaded = ours().map((f) => path.relative(root, f));
-    const addons = Object.keys(require.cache).filter((f) => f.endsWith('.node'));
-    const exportsOf = ${JSON.stringify(EXPORTS)};
-    // Each export has the kind of value its own module (tsc's dist/<module>.js) exports under that name.
-    const kinds = exportsOf.map(([name, file]) => [name, typeof pkg[name], typeof require(path.join(dist, file + '.js'))[name]]);
+    const atRequire = { loaded: ours().map((f) => path.relative(root, f)), addons: addons().length };
     const descriptors = Object.entries(Object.getOwnPropertyDescriptors(pkg))
       .filter(([k]) => k !== '__esModule')
       .map(([k, d]) => [k, typeof d.get, d.enumerable, d.configurable]);
-    console.log(JSON.stringify({ loaded, addons, kinds, keys: Object.keys(pkg), descriptors, esModule: pkg.__esModule }));
+    const keys = Object.keys(pkg);
+    const setKeepalive = pkg.setKeepalive;
+    const loaded = ours().map((f) => path.relative(root, f));
+    const exportsOf = ${JSON.stringify(EXPORTS)};
+    // Each export has the kind of value its own module (tsc's dist/<module>.js) exports under that name.
+    const kinds = exportsOf.map(([name, file]) => [name, typeof pkg[name], typeof require(path.join(dist, file + '.js'))[name]]);
+    console.log(JSON.stringify({ atRequire, loaded, addons: addons().length, kinds, keys, descriptors, same: pkg.setKeepalive === setKeepalive, esModule: pkg.__esModule }));
     `,
   ) as {
+    atRequire: { loaded: string[]; addons: number };
     loaded: string[];
-    addons: string[];
+    addons: number;
     kinds: Array<[string, string, string]>;
     keys: string[];
     descriptors: Array<[string, string, boolean, boolean]>;
+    same: boolean;
     esModule: boolean;
   };
-  t.equal(result.loaded[0], path.join('dist', 'index.js'), 'the bundle first');
+  t.same(result.atRequire, { loaded: [path.join('dist', 'index.js')], addons: 0 }, 'require reads the entry only: no bundle, no addon');
+  t.same(result.loaded.slice(0, 2), [path.join('dist', 'index.js'), path.join('dist', 'bundle.js')], 'the first read of an export loads the bundle');
   // When the addon is found by node-gyp-build (a prebuild chosen by
   // TCP_KEEPALIVE_PREBUILD, as in the other Node versions' runs), it reads
   // package.json for the variable's name: data, not code.
-  const rest = result.loaded.slice(1).filter((f) => f !== 'package.json');
+  const rest = result.loaded.slice(2).filter((f) => f !== 'package.json');
   t.same(
     rest.filter((f) => !f.endsWith('.node')),
     [],
     'no other JavaScript file of the package',
   );
-  t.equal(result.addons.length, 1, 'one addon loaded (from the package or the prebuild directory chosen)');
+  t.equal(result.addons, 1, 'one addon loaded (from the package or the prebuild directory chosen)');
+  t.equal(result.same, true, 'every read gives the same value (one bundle)');
   for (const [name, kind, own] of result.kinds) t.same([kind, kind], [own, kind === 'undefined' ? 'a value' : kind], `${name}: a ${own}, as its module exports it`);
   t.same([...result.keys].sort(), EXPORTS.map(([name]) => name).sort(), 'every export, and no other');
   for (const [name, get, enumerable, configurable] of result.descriptors) {
     t.same([get, enumerable, configurable], ['function', true, true], `${name}: an enumerable getter that can be redefined (spies, stubs)`);
   }
   t.equal(result.esModule, true);
+});
+
+t.test('an export redefined on the entry (a spy) is what callers of the entry see', async (t) => {
+  const result = node(
+    [],
+    `
+    const pkg = require(${JSON.stringify(entry)});
+    const calls = [];
+    const real = pkg.getKeepalive;
+    Object.defineProperty(pkg, 'getKeepalive', { configurable: true, enumerable: true, value: (...args) => { calls.push(args.length); return real(...args); } });
+    let code;
+    try { pkg.getKeepalive({}); } catch (error) { code = error.code; }
+    console.log(JSON.stringify({ calls, code }));
+    `,
+  ) as { calls: number[]; code: string };
+  t.same(result, { calls: [1], code: 'ERR_INVALID_ARG_TYPE' }, 'the spy ran, then the real function rejected a non-socket');
 });
 
 t.test('the preload and the package share one policy (one copy of the policy module)', async (t) => {

@@ -157,7 +157,7 @@ t.test('npm pack installs elsewhere and runs from its prebuild, no compiler', { 
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed[0]!.files.map((f) => f.path);
-  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/register.js', 'register.mjs', 'bin/tcp-keepalive.js', 'dist/cli.js', 'src/binding.cc', 'src/keepalive_win.cc', 'src/health_win.cc']) {
+  for (const wanted of ['package.json', 'README.md', 'binding.gyp', 'dist/index.js', 'dist/bundle.js', 'dist/register.js', 'register.mjs', 'bin/tcp-keepalive.js', 'dist/cli.js', 'src/binding.cc', 'src/keepalive_win.cc', 'src/health_win.cc']) {
     t.ok(files.includes(wanted), `tarball holds ${wanted}`);
   }
   t.ok(files.some((f) => f.startsWith(`prebuilds/${platformDir}/`) && f.endsWith('.node')), 'tarball holds the prebuild');
