@@ -37,7 +37,7 @@ interface Rounds {
   rate: Map<Setting, number[]>;
   /** CPU µs of the process per operation, per round. */
   cpu: Map<Setting, number[]>;
-  /** CPU µs of the floor's 5 setsockopt (one policy application), per round. */
+  /** CPU µs of the floor's 11 calls (one policy application), per round. */
   floorApply: number[];
 }
 
@@ -185,7 +185,7 @@ export async function connectionSection(scale: Scale, install: { error: string }
     `HTTP keep-alive agent: ${scale.httpRequests} GET requests per setting, ${HTTP_CONCURRENCY} in flight, through http.Agent({keepAlive: true, maxSockets: ${2 * HTTP_CONCURRENCY}}), so that each request takes a socket from the agent's free pool: the agent then calls socket.setKeepAlive(true, 1000) (${calls / probe} calls per request, counted without the policy), after which the policy may apply itself again. The worst case for the policy: with as many requests in flight as sockets, the agent hands sockets straight to waiting requests and never calls it.`,
     `With policy, per socket: the same policy installed with filter: () => true, which makes every socket take the per-socket path (a 'connect' and a 'close' listener on each client, a system call per accepted socket); the difference to "with policy" is what applying the policy at the TCP handle saves.`,
     `HTTP new connection per request: ${scale.httpRequests} GET requests per setting with Connection: close, ${CONCURRENCY} in flight (checked: one accepted connection per request).`,
-    `System-call floor: the CPU time of the 5 setsockopt one policy application needs at the least (C, bench/floor.c "apply", measured each round) times the applications per operation (per connect + accept cycle or new-connection request: ${ENDS_APPLYING === 1 ? '1, the client; the accepted socket inherits the listener\'s settings and makes none' : '2, one per end'}; 1 per keep-alive request), as a share of the CPU per operation without the policy: no implementation of the policy can cost less. "Overhead ÷ floor" is the CPU overhead per round divided by that round's floor share; the targets are 1.3× for the connection patterns, judged on the upper quartile of the rounds (the floor is about 1 % of an operation, inside the round-to-round spread, so a median below 1.3× can be noise), and 3 % for the keep-alive agent.`,
+    `System-call floor: the CPU time of the 11 system calls one policy application makes (the TCP check, then the old value and the new one of 5 options, as src/keepalive_posix.cc Apply makes them; C, bench/floor.c "apply", measured each round) times the applications per operation (per connect + accept cycle or new-connection request: ${ENDS_APPLYING === 1 ? '1, the client; the accepted socket inherits the listener\'s settings and makes none' : '2, one per end'}; 1 per keep-alive request), as a share of the CPU per operation without the policy: what the system calls of the policy cost, the rest of its overhead being JavaScript. "Overhead ÷ floor" is the CPU overhead per round divided by that round's floor share; the targets are 1.3× for the connection patterns, judged on the upper quartile of the rounds (the floor is about 1 % of an operation, inside the round-to-round spread, so a median below 1.3× can be noise), and 3 % for the keep-alive agent.`,
   );
 
   const pg = await benchPostgres();
@@ -224,7 +224,7 @@ export async function connectionSection(scale: Scale, install: { error: string }
     for (const { kind, name, unit, rounds, perRound, per, applications, target, settings = SETTINGS } of patterns) {
       const result = await interleaved(kind, floor, rounds, perRound, settings);
       section.measures.push(...measuresOf(name, unit, result));
-      const calls = applications === 1 ? '5 setsockopt' : `${applications} × 5 setsockopt`;
+      const calls = applications === 1 ? '11 calls' : `${applications} × 11 calls`;
       const percent = target === 'percent' ? 3 : undefined;
       section.checks.push(
         overhead(`${name}: policy overhead (throughput)`, result.rate, 'rate', percent),

@@ -4,15 +4,19 @@
  * own. Compiled at bench time with the machine's cc (bench/floor.ts).
  *
  * Driven over stdin, one command a line, answering one line on stdout:
- *   set N    N times: setsockopt TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT,
- *            SO_KEEPALIVE (the order of src/keepalive_posix.cc Apply), then
+ *   set N    N times what one setKeepalive(socket, {idle, interval, count})
+ *            does in the kernel, as src/keepalive_posix.cc Apply and Read
+ *            make the calls: getsockopt SO_PROTOCOL (the TCP check before
+ *            any change), then for TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT
+ *            and SO_KEEPALIVE in that order a getsockopt of the old value
+ *            (kept to undo a part-way failure) and the setsockopt, then
  *            getsockopt SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
- *            TCP_KEEPCNT, TCP_USER_TIMEOUT (Read): what one
- *            setKeepalive(socket, {idle, interval, count}) does in the kernel.
+ *            TCP_KEEPCNT, TCP_USER_TIMEOUT (the read-back): 14 calls.
  *   get N    N times the five getsockopt calls of getKeepalive.
- *   apply N  N times the 5 setsockopt a keepalive policy needs at least
- *            (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT,
- *            SO_KEEPALIVE), no read-back.
+ *   apply N  N times one policy application as Apply makes it, no
+ *            read-back: the TCP check, then the old value and the new one of
+ *            TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT and
+ *            SO_KEEPALIVE: 11 calls.
  *   node N   N times what Node's socket.setKeepAlive(true, ms) does through
  *            libuv on Linux: SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL,
  *            TCP_KEEPCNT.
@@ -66,6 +70,13 @@ static int get_int(int fd, int level, int name) {
   return value;
 }
 
+/* One option as Apply changes it: its old value read (for the undo), then the new one set. */
+static int replace_int(int fd, int level, int name, int value) {
+  int old = get_int(fd, level, name);
+  set_int(fd, level, name, value);
+  return old;
+}
+
 static long long read_all(int fd) {
   return get_int(fd, SOL_SOCKET, SO_KEEPALIVE) + get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE) +
          get_int(fd, IPPROTO_TCP, TCP_KEEPINTVL) + get_int(fd, IPPROTO_TCP, TCP_KEEPCNT) +
@@ -111,20 +122,21 @@ int main(int argc, char **argv) {
     long long start_cpu = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     if (strcmp(command, "set") == 0) {
       for (long i = 0; i < n; i++) {
-        set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 60 + (int)(i & 1023));
-        set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 10 + (int)(i & 511));
-        set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 3 + (int)(i & 63));
-        set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+        checksum += get_int(fd, SOL_SOCKET, SO_PROTOCOL);
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 60 + (int)(i & 1023));
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 10 + (int)(i & 511));
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 3 + (int)(i & 63));
+        checksum += replace_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
         checksum += read_all(fd);
       }
     } else if (strcmp(command, "apply") == 0) {
       for (long i = 0; i < n; i++) {
-        set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 60 + (int)(i & 1023));
-        set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 10 + (int)(i & 511));
-        set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 3 + (int)(i & 63));
-        set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 1000 * (90 + (int)(i & 1023)));
-        set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
-        checksum += i + 1;
+        checksum += get_int(fd, SOL_SOCKET, SO_PROTOCOL);
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 60 + (int)(i & 1023));
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 10 + (int)(i & 511));
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 3 + (int)(i & 63));
+        checksum += replace_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 1000 * (90 + (int)(i & 1023)));
+        checksum += replace_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
       }
     } else if (strcmp(command, "get") == 0) {
       for (long i = 0; i < n; i++) checksum += read_all(fd);
