@@ -2,6 +2,7 @@
 // from NODE_OPTIONS, no coverage collection, so a run under a test runner
 // measures plain Node).
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 
 import { ROOT } from './env';
 
@@ -12,9 +13,31 @@ export function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs a compiled bench child (bench/out/bench/<name>.js) and returns its JSON answer. */
-export async function runChild<T>(script: string, args: readonly string[], nodeArgs: readonly string[] = []): Promise<T> {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A runtime other than this Node for a bench child (Bun, Deno): its
+ * executable, the arguments before the script, and whether the script must
+ * be named .cjs to run as CommonJS (Deno decides by the file name).
+ */
+export interface ChildRuntime {
+  readonly title: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cjs: boolean;
+}
+
+/** `script` as the runtime runs it: for Deno a .cjs beside it that requires it. */
+function scriptFor(script: string, runtime: ChildRuntime | undefined): string {
+  if (!runtime?.cjs || script.endsWith('.cjs')) return script;
+  const wrapper = script.replace(/\.js$/, '.cjs');
+  writeFileSync(wrapper, `require(${JSON.stringify(script)});\n`);
+  return wrapper;
+}
+
+/** Runs a compiled bench child (bench/out/bench/<name>.js), in this Node or `runtime`, and returns its JSON answer. */
+export async function runChild<T>(script: string, args: readonly string[], nodeArgs: readonly string[] = [], runtime?: ChildRuntime): Promise<T> {
+  const command = runtime?.command ?? process.execPath;
+  const argv = [...(runtime?.args ?? nodeArgs), scriptFor(script, runtime), ...args];
+  const child = spawn(command, argv, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

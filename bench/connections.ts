@@ -6,7 +6,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { join } from 'node:path';
 
-import { runChild } from './children';
+import { type ChildRuntime, runChild } from './children';
 import type { Scale } from './env';
 import type { Floor } from './floor';
 import type { Sample } from './interleave';
@@ -15,7 +15,7 @@ import { finiteSummary, positive, positiveSummary, ratios, rotate } from './stat
 import { dbSupport, startPostgres } from '../test/helpers/servers';
 import { CONCURRENCY, HTTP_CONCURRENCY, httpRequests, httpServer, PG_CONCURRENCY, PG_POOL_SIZE, PG_PORT_VARIABLE, POLICY, type TrafficKind } from './traffic';
 
-type Setting = 'without policy' | 'with policy' | 'with policy, per socket' | 'with policy, records received';
+export type Setting = 'without policy' | 'with policy' | 'with policy, per socket' | 'with policy, records received';
 // 'per socket': the same policy with a filter that accepts every socket,
 // which takes each connection through the per-socket path (listeners on
 // the client, a system call per accepted socket) instead of the TCP
@@ -32,7 +32,7 @@ const MODE: Record<Setting, string> = {
   'with policy, records received': 'records',
 };
 
-interface Rounds {
+export interface Rounds {
   /** Operations per second (wall clock), per round. */
   rate: Map<Setting, number[]>;
   /** CPU µs of the process per operation, per round. */
@@ -41,15 +41,15 @@ interface Rounds {
   floorApply: number[];
 }
 
-/** `rounds` rounds of `kind` with and without the policy, alternating which goes first, and a floor sample each round. */
-async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perRound: number, settings: readonly Setting[]): Promise<Rounds> {
+/** `rounds` rounds of `kind` with and without the policy, alternating which goes first, and a floor sample each round (the children in `runtime`, else this Node). */
+export async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perRound: number, settings: readonly Setting[], runtime?: ChildRuntime): Promise<Rounds> {
   const script = join(__dirname, 'traffic-child.js');
   const warmup = Math.max(50, 2 * perRound);
   const result: Rounds = { rate: new Map(settings.map((s) => [s, []])), cpu: new Map(settings.map((s) => [s, []])), floorApply: [] };
   const floorCount = Math.max(100, perRound);
   for (let round = 0; round < rounds; round++) {
     for (const s of rotate(settings, round)) {
-      const sample = await runChild<Sample>(script, [MODE[s], kind, String(perRound), String(warmup)]);
+      const sample = await runChild<Sample>(script, [MODE[s], kind, String(perRound), String(warmup)], [], runtime);
       result.rate.get(s)!.push(positive(`${kind} ${s} rate`, (perRound * 1e9) / sample.wall));
       result.cpu.get(s)!.push(positive(`${kind} ${s} CPU`, sample.cpu / perRound / 1000));
     }
@@ -60,7 +60,7 @@ async function interleaved(kind: TrafficKind, floor: Floor, rounds: number, perR
 }
 
 /** Per round: (1 − with ÷ without) × 100 for rates, (with ÷ without − 1) × 100 for costs. */
-function overhead(
+export function overhead(
   label: string,
   series: Map<Setting, number[]>,
   kind: 'rate' | 'cost',
@@ -85,7 +85,7 @@ function floorShares(rounds: Rounds, applications: number): number[] {
   return rounds.floorApply.map((apply, i) => ((applications * apply) / without[i]!) * 100);
 }
 
-function floorShare(label: string, rounds: Rounds, applications: number): Check {
+export function floorShare(label: string, rounds: Rounds, applications: number): Check {
   return { label, unit: '%', summary: finiteSummary(label, floorShares(rounds, applications)), key: true };
 }
 
@@ -96,7 +96,7 @@ function floorShare(label: string, rounds: Rounds, applications: number): Check 
  * loop, so a median below the target can be noise; met only when three
  * rounds in four are at or below it.
  */
-function overFloor(label: string, rounds: Rounds, applications: number, target: number): Check {
+export function overFloor(label: string, rounds: Rounds, applications: number, target: number): Check {
   const floors = floorShares(rounds, applications);
   const r = ratios(rounds.cpu.get('with policy')!, rounds.cpu.get('without policy')!);
   const summary = finiteSummary(label, r.map((x, i) => ((x - 1) * 100) / floors[i]!));
@@ -108,7 +108,7 @@ function overFloor(label: string, rounds: Rounds, applications: number, target: 
 // makes system calls there; elsewhere both ends do.
 const ENDS_APPLYING = process.platform === 'linux' ? 1 : 2;
 
-function measuresOf(what: string, unit: string, rounds: Rounds): Measure[] {
+export function measuresOf(what: string, unit: string, rounds: Rounds): Measure[] {
   const settings = [...rounds.rate.keys()];
   return [
     ...settings.map((s) => ({ label: `${what}, ${s}`, unit, summary: positiveSummary(`${what} ${s}`, rounds.rate.get(s)!) })),

@@ -24,16 +24,16 @@ interface StartVariant {
 // CPU time is read, so that every variant's CPU time includes node:net, as
 // every variant's elapsed time does; else a package that loads node:net
 // itself is charged for it in CPU time only.
-const REPORT =
+export const REPORT =
   'const o=process.stdout;const c=process.cpuUsage();o.write(JSON.stringify({rss:process.memoryUsage.rss(),cpu:c.user+c.system}))';
 
 // An empty package with the same package.json shape as tcp-keepalive (main
 // and a conditional exports map), installed where a child started in its
 // folder finds it: what requiring any package by name costs Node
 // (resolution through the exports map, the first user-land module).
-const EMPTY_PACKAGE = 'tcp-keepalive-bench-empty';
+export const EMPTY_PACKAGE = 'tcp-keepalive-bench-empty';
 
-function emptyPackageFolder(): string {
+export function emptyPackageFolder(): string {
   const folder = join(OUT, 'load-floor');
   const dir = join(folder, 'node_modules', EMPTY_PACKAGE);
   mkdirSync(dir, { recursive: true });
@@ -59,7 +59,7 @@ interface StartResult {
 // read and parse a certificate file as it starts (about 45 ms, varying by
 // several ms, on the machine of docs/performance.md), the same for every
 // variant: it is left out so that it does not bury a difference of 1 ms.
-function startEnv(): NodeJS.ProcessEnv {
+export function startEnv(): NodeJS.ProcessEnv {
   const env = childEnv();
   delete env.NODE_EXTRA_CA_CERTS;
   return env;

@@ -1,4 +1,4 @@
-// `npm run bench`: the five comparisons of the performance issue, written
+// `npm run bench`: the six comparisons of the performance issue, written
 // as Markdown and JSON (machine, Node version, date) to bench/results/.
 //
 //   npm run bench                       the full suite (a few minutes)
@@ -19,6 +19,7 @@ import { loadSection } from './load';
 import { memorySection } from './memory';
 import { markdown, summaryMarkdown } from './report';
 import type { Results, Section } from './report-types';
+import { benchRuntimes, runtimesSection } from './runtimes';
 import { setAndReadSections } from './syscalls';
 
 /** The command as a reader would retype it (without --out, which only moves the files). */
@@ -45,8 +46,8 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const clock = values.clock;
   if (clock !== 'cpu' && clock !== 'wall') throw new Error(`--clock takes cpu or wall, not ${clock}`);
-  const only = new Set((values.only ?? '1,2,3,4,5').split(',').map((x) => Number(x.trim())));
-  for (const id of only) if (!(id >= 1 && id <= 5)) throw new Error(`--only takes comparison numbers 1 to 5, not ${id}`);
+  const only = new Set((values.only ?? '1,2,3,4,5,6').split(',').map((x) => Number(x.trim())));
+  for (const id of only) if (!(id >= 1 && id <= 6)) throw new Error(`--only takes comparison numbers 1 to 6, not ${id}`);
   const outDir = values.out ?? join(ROOT, 'bench', 'results');
   const sizes = scale(quick);
 
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   log(`load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ${quick ? 'quick mode' : 'full run'}`);
 
   const sections: Section[] = [];
-  if (only.has(1) || only.has(2) || only.has(3)) {
+  if (only.has(1) || only.has(2) || only.has(3) || only.has(6)) {
     const floorBuild = compileFloor();
     results.floorCompiler = floorBuild.compiler;
     const floors = { threaded: await Floor.start(floorBuild.binary, true), single: await Floor.start(floorBuild.binary, false) };
@@ -79,6 +80,10 @@ async function main(): Promise<void> {
         log('3: connection rate with and without the policy');
         sections.push(await connectionSection(sizes, 'error' in installed ? installed : undefined, floors.threaded));
       }
+      if (only.has(6)) {
+        log('6: Bun and Deno');
+        sections.push(await runtimesSection(sizes, floors.threaded, await benchRuntimes()));
+      }
     } finally {
       await floors.threaded.stop();
       await floors.single.stop();
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
     log('5: process start');
     sections.push(loadSection(sizes, { netKeepalive: 'module' in nk ? true : nk.error, register: 'install' in installed }));
   }
-  results.sections = sections;
+  results.sections = sections.sort((a, b) => a.id - b.id);
   results.machine.loadEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
 
   const text = markdown(results);

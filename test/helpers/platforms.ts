@@ -10,7 +10,14 @@ import type { Test } from 'tap';
 
 import { hasCommand, needs } from './tools';
 
-export const root = path.resolve(__dirname, '..', '..');
+/** The repository: the folder up from here whose package.json is this package's (also from bench/out, where the bench compiles these helpers). */
+export const root: string = (() => {
+  for (let dir = path.resolve(__dirname, '..', '..'); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'tcp-keepalive') return dir;
+    if (path.dirname(dir) === dir) throw new Error(`test/helpers/platforms.ts: no tcp-keepalive package.json above ${__dirname}`);
+  }
+})();
 export const cacheDir = process.env.TCP_KEEPALIVE_CACHE ?? path.join(root, '.cache', 'platforms');
 /** Where scripts/build-prebuilds.sh --stage-only puts prebuilds/<target>/tcp-keepalive.node. */
 export const stagedPrebuilds = path.join(cacheDir, 'prebuilt');
